@@ -1,0 +1,2 @@
+export * from "./cni";
+export * from "./workloads";

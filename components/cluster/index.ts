@@ -1,0 +1,4 @@
+export * from "./controlPlane";
+export * from "./joinToken";
+export * from "./workerJoin";
+export * from "./kubeadmCluster";

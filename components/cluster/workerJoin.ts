@@ -1,0 +1,56 @@
+// A worker joins with its own token and the pinned CA hash; the control plane then waits for
+// the Node to register. Deleting it drains and deletes the Node, then resets the host.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSpec } from "../config/spec";
+import { Host } from "../nodes/host";
+import { remoteStep } from "../remote/step";
+import { nodeRemoveParams, workerJoinParams, workerJoinSecretParams } from "../steps";
+import { ControlPlane } from "./controlPlane";
+import { JoinToken } from "./joinToken";
+
+export interface WorkerJoinArgs {
+    /** The validated cluster spec. */
+    spec: ClusterSpec;
+    /** The worker host. */
+    host: Host;
+    /** The control plane it joins. */
+    controlPlane: ControlPlane;
+    /** This join's token. */
+    token: JoinToken;
+    /** What must be done first (kube packages on the worker). */
+    after: pulumi.Resource;
+}
+
+export class WorkerJoin extends pulumi.ComponentResource {
+    public readonly join: command.remote.Command;
+    /** Runs on the control plane: waits for the Node on create, drains and deletes it on delete. */
+    public readonly registration: command.remote.Command;
+
+    constructor(name: string, args: WorkerJoinArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kubeadm:cluster:WorkerJoin", name, {}, opts);
+        const { spec, host, controlPlane, token } = args;
+        const joinConfig = pulumi
+            .all([token.token, controlPlane.caCertHash])
+            .apply(([t, hash]) => workerJoinSecretParams(spec, host.spec, t, hash));
+        this.join = remoteStep(
+            `${name}-join`,
+            {
+                step: "worker-join",
+                host: host.spec,
+                connection: host.connection,
+                params: workerJoinParams(spec),
+                secretParams: { KC_JOIN_CONFIG_B64: pulumi.secret(joinConfig.apply((p) => p.KC_JOIN_CONFIG_B64)) },
+                hasDelete: true,
+            },
+            { parent: this, dependsOn: [args.after, token.create] },
+        );
+        const cp = controlPlane.host;
+        this.registration = remoteStep(
+            `${name}-registration`,
+            { step: "node-remove", host: cp.spec, connection: cp.connection, params: nodeRemoveParams(host.spec), hasDelete: true },
+            { parent: this, dependsOn: [this.join] },
+        );
+        this.registerOutputs({});
+    }
+}

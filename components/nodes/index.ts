@@ -1,0 +1,5 @@
+export * from "./facts";
+export * from "./host";
+export * from "./nodePrep";
+export * from "./containerRuntime";
+export * from "./kubePackages";

@@ -1,0 +1,53 @@
+// Node preparation: system settings, firewall, time sync. Three steps so that changing one
+// setting re-runs only its step; they run one after another because each may use the
+// package manager, which holds a lock.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterSpec } from "../config/spec";
+import { remoteStep } from "../remote/step";
+import { prepFirewallParams, prepSystemParams, prepTimesyncParams } from "../steps";
+import { Host } from "./host";
+
+export interface NodePrepArgs {
+    /** The validated cluster spec. */
+    spec: ClusterSpec;
+    /** The host to prepare. */
+    host: Host;
+    /**
+     * Resolves once every host's facts passed the cross-host checks (and fails the
+     * deployment with the reason otherwise). Used as a dependency only, so a new host's
+     * unknown facts in a preview never show up as a change on the existing hosts.
+     */
+    preflight: pulumi.Output<string>;
+}
+
+export class NodePrep extends pulumi.ComponentResource {
+    public readonly system: command.remote.Command;
+    public readonly firewall: command.remote.Command;
+    public readonly timesync: command.remote.Command;
+    /** The last step; what comes next depends on it. */
+    public readonly done: command.remote.Command;
+
+    constructor(name: string, args: NodePrepArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("kubeadm:nodes:NodePrep", name, {}, opts);
+        const { spec, host } = args;
+        const base = { host: host.spec, connection: host.connection };
+        this.system = remoteStep(
+            `${name}-system`,
+            { ...base, step: "prep-system", params: prepSystemParams(spec, host.spec) },
+            { parent: this, dependsOn: [host.factsStep, args.preflight.apply(() => host.factsStep)] },
+        );
+        this.firewall = remoteStep(
+            `${name}-firewall`,
+            { ...base, step: "prep-firewall", params: prepFirewallParams(spec, host.spec) },
+            { parent: this, dependsOn: [this.system] },
+        );
+        this.timesync = remoteStep(
+            `${name}-timesync`,
+            { ...base, step: "prep-timesync", params: prepTimesyncParams(spec) },
+            { parent: this, dependsOn: [this.firewall] },
+        );
+        this.done = this.timesync;
+        this.registerOutputs({});
+    }
+}
