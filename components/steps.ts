@@ -19,6 +19,9 @@ import {
 
 export type Params = Record<string, string>;
 
+/** Parameters that carry secrets; the remote step refuses any other name as a secret, so the plan and logs can mask by name. */
+export const SECRET_PARAMS = ["KC_TOKEN", "KC_JOIN_CONFIG_B64"] as const;
+
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
 /** Minimum resources per role (kubeadm preflight: control planes need 2 CPUs and 1700 MB). */

@@ -6,16 +6,22 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
-export const SCRIPTS_DIR = path.join(__dirname, "..", "..", "scripts");
+let scriptsDir = path.join(__dirname, "..", "..", "scripts");
 const HEREDOC_END = "KUBEADM_CLUSTER_SCRIPT_END";
 
 const cache = new Map<string, string>();
+
+/** Read scripts from another directory (tests use this to prove a script change is noticed). */
+export function useScriptsDir(dir: string): void {
+    scriptsDir = dir;
+    cache.clear();
+}
 
 /** The full text sent for a step: the shared library followed by the step's script. */
 export function stepScript(step: string): string {
     const hit = cache.get(step);
     if (hit !== undefined) return hit;
-    const read = (rel: string) => fs.readFileSync(path.join(SCRIPTS_DIR, rel), "utf8");
+    const read = (rel: string) => fs.readFileSync(path.join(scriptsDir, rel), "utf8");
     const body = read(`${step}.sh`).replace(/^#!.*\n/, "");
     const text = `#!/usr/bin/env bash\n# kubeadm-cluster step: ${step}\n${read("lib/common.sh").replace(/^#!.*\n/, "")}\n${body}`;
     if (text.split("\n").includes(HEREDOC_END)) {

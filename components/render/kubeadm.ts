@@ -71,7 +71,11 @@ export function renderInitConfig(spec: ClusterSpec, host: HostSpec): string {
         apiVersion,
         kind: "InitConfiguration",
         localAPIEndpoint: { advertiseAddress: host.address, bindPort: API_SERVER_PORT },
-        nodeRegistration: nodeRegistration(spec, host),
+        nodeRegistration: {
+            ...nodeRegistration(spec, host),
+            // A cluster without workers runs its workloads on the control plane: no NoSchedule taint.
+            ...(spec.hosts.some((h) => h.role === "worker") ? {} : { taints: [] }),
+        },
     };
     const cluster = {
         apiVersion,

@@ -11,7 +11,7 @@ export function parseDocs(text: string): Record<string, unknown>[] {
 export function docOfKind(text: string, kind: string): Record<string, any> {
     const found = parseDocs(text).filter((d) => d && d.kind === kind);
     if (found.length !== 1) throw new Error(`expected one ${kind} document, found ${found.length}`);
-    return found[0] as Record<string, any>;
+    return found[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** TOML-ish reader for the containerd files: section header -> key -> raw value. */

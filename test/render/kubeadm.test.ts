@@ -196,3 +196,16 @@ describe("renderJoinConfig", () => {
         expect(() => renderJoinConfig(spec133, master, join)).toThrow("host master01 has role control-plane");
     });
 });
+
+describe("control-plane taint", () => {
+    const initDoc = (spec: ReturnType<typeof makeSpec>) =>
+        docOfKind(renderInitConfig(spec, spec.hosts[0]), "InitConfiguration") as { nodeRegistration: { taints?: unknown[] } };
+    test("kept (kubeadm's default) when the cluster has workers", () => {
+        expect(initDoc(makeSpec()).nodeRegistration.taints).toBeUndefined();
+    });
+    test("removed on a cluster without workers, so the demo and user workloads can run", () => {
+        const spec = makeSpec();
+        const single = makeSpec({ hosts: [spec.hosts[0]] });
+        expect(initDoc(single).nodeRegistration.taints).toEqual([]);
+    });
+});

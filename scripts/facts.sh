@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Step facts: vets the host before anything is changed on it, then prints its facts as one JSON
+# line on stdout (nothing else goes to stdout). Every problem found is reported at once.
+
+# Processes that may hold the checked ports on a node this program already set up (a re-run must
+# pass): the control-plane components, the kubelet and kube-proxy, and the CNI daemons.
+readonly KUBE_OWNER_RE='^(kube-.*|kubelet|etcd|bird|bird6|calico-node|calico-typha|flanneld)$'
+
+# listeners PROTO: "port names" for every listening socket of tcp or udp; names is a comma list
+# of the owning processes, empty when the kernel owns the socket (e.g. a VXLAN device).
+listeners() {
+    local flag
+    case $1 in tcp) flag=t ;; udp) flag=u ;; *) return 0 ;; esac
+    ss -ln"$flag"p 2>/dev/null | awk '
+        $1 == "State" || $1 == "Netid" { next }
+        {
+            port = $4; sub(/.*:/, "", port)
+            names = ""; rest = $0
+            while (match(rest, /\("[^"]+"/)) {
+                names = names (names == "" ? "" : ",") substr(rest, RSTART + 2, RLENGTH - 3)
+                rest = substr(rest, RSTART + RLENGTH)
+            }
+            print port, names
+        }'
+}
+
+# port_problems: one sentence per checked port that something other than Kubernetes listens on.
+port_problems() {
+    local spec proto range lo hi port names name tcp udp kube
+    tcp=$(listeners tcp)
+    udp=$(listeners udp)
+    for spec in ${KC_CHECK_PORTS:-}; do
+        proto=${spec%%:*}
+        range=${spec#*:}
+        lo=${range%-*}
+        hi=${range#*-}
+        while read -r port names; do
+            [[ $port =~ ^[0-9]+$ ]] || continue
+            ((port >= lo && port <= hi)) || continue
+            kube=true
+            if [[ -z $names ]]; then
+                # No owner shown: a kernel socket (VXLAN) for udp, unknown for tcp.
+                [[ $proto == udp ]] || kube=false
+            fi
+            for name in ${names//,/ }; do
+                [[ $name =~ $KUBE_OWNER_RE ]] || kube=false
+            done
+            $kube && continue
+            printf '%s\n' "port $port/$proto is already in use${names:+ by $names} on $KC_HOST: Kubernetes needs it; stop that service or move it to another port, then run again"
+        done < <(if [[ $proto == tcp ]]; then printf '%s\n' "$tcp"; else printf '%s\n' "$udp"; fi | sort -u)
+    done
+}
+
+# json_str VALUE: VALUE as a JSON string.
+json_str() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//[$'\t\r\n']/ }
+    printf '"%s"' "$s"
+}
+
+main() {
+    require KC_ROLE KC_MIN_CPUS KC_MIN_MEMORY_MB KC_KUBE_MINOR
+    local n spec
+    for n in KC_MIN_CPUS KC_MIN_MEMORY_MB KC_KUBE_MINOR; do
+        [[ ${!n} =~ ^[0-9]+$ ]] || die "parameter $n must be a whole number (got '${!n}'): the program that sent this step has a bug"
+    done
+    for spec in ${KC_CHECK_PORTS:-}; do
+        [[ $spec =~ ^(tcp|udp):[0-9]+(-[0-9]+)?$ ]] ||
+            die "KC_CHECK_PORTS entry '$spec' is not proto:port or proto:from-to: the program that sent this step has a bug"
+    done
+
+    local problems=() line cpus memory_mb uuid
+    identify_os
+    if [[ -n $OS_PROBLEM ]]; then
+        problems+=("$OS_PROBLEM")
+    else
+        detect_os
+    fi
+    if [[ -n $OS_FAMILY && -n $MAX_KUBE_MINOR ]] && ((KC_KUBE_MINOR > MAX_KUBE_MINOR)); then
+        problems+=("$OS_NAME on $KC_HOST cannot run Kubernetes 1.$KC_KUBE_MINOR (cgroup v1 and kernel $(uname -r)): use Rocky 8/9 or kubernetesVersion 1.$MAX_KUBE_MINOR or lower")
+    fi
+
+    cpus=$(nproc)
+    if ((cpus < KC_MIN_CPUS)); then
+        problems+=("$KC_HOST has $cpus CPU(s); a $KC_ROLE needs at least $KC_MIN_CPUS: give the VM more CPUs")
+    fi
+    memory_mb=$(awk '$1 == "MemTotal:" { print int($2 / 1024) }' /proc/meminfo)
+    if ((${memory_mb:-0} < KC_MIN_MEMORY_MB)); then
+        problems+=("$KC_HOST has ${memory_mb:-0} MB of memory; a $KC_ROLE needs at least $KC_MIN_MEMORY_MB MB: give the VM more memory")
+    fi
+    while IFS= read -r line; do
+        [[ -n $line ]] && problems+=("$line")
+    done < <(port_problems)
+
+    if ((${#problems[@]} > 0)); then
+        for line in "${problems[@]}"; do
+            printf '[%s] ERROR: %s\n' "$KC_HOST" "$line" >&2
+        done
+        die "$KC_HOST is not ready for Kubernetes: ${#problems[@]} problem(s) above; nothing was changed"
+    fi
+
+    # Readable by root only; "" when the platform has none.
+    uuid=""
+    if [[ -r /sys/class/dmi/id/product_uuid ]]; then
+        uuid=$(tr -d '[:space:]' </sys/class/dmi/id/product_uuid | tr 'A-F' 'a-f') || uuid=""
+    fi
+    printf '{"os":%s,"osVersion":%s,"family":%s,"kernel":%s,"cpus":%d,"memoryMb":%d,"productUuid":%s,"cgroup":%s,"hostname":%s,"arch":%s}\n' \
+        "$(json_str "$OS_ID")" "$(json_str "$OS_VERSION")" "$(json_str "$OS_FAMILY")" "$(json_str "$KERNEL")" \
+        "$cpus" "$memory_mb" "$(json_str "$uuid")" "$(json_str "$CGROUP")" "$(json_str "$(uname -n)")" "$(json_str "$ARCH")"
+    log "facts: $OS_NAME ($OS_FAMILY), kernel $KERNEL, $cpus CPU(s), $memory_mb MB, cgroup $CGROUP"
+}
+
+main "$@"
