@@ -17,3 +17,4 @@ export const kubeconfig = cluster.kubeconfig;
 export const apiServerEndpoint = cluster.apiServerEndpoint;
 export const nodes = cluster.nodes;
 export const demoUrl = cluster.demoUrl;
+export const preflight = cluster.preflight;

@@ -186,7 +186,8 @@ export async function collect(pulumi: typeof PulumiModule, program: Record<strin
                 names.map(async (k) => {
                     // eslint-disable-next-line @typescript-eslint/no-explicit-any
                     const o = program[k] as any;
-                    const [value, secret] = await Promise.all([o.promise(), o.isSecret]);
+                    // Await every promise an Output carries, so a failed apply surfaces once, here.
+                    const [value, secret] = await Promise.all([o.promise(), o.isSecret, o.isKnown]);
                     outputs[k] = value;
                     if (secret) secretOutputs.add(k);
                 }),

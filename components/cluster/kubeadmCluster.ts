@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec, controlPlanes, workers } from "../config/spec";
 import { Cni, Workloads } from "../addons";
-import { ContainerRuntime, Host, KubePackages, NodePrep, fleetPreflight } from "../nodes";
+import { ContainerRuntime, Host, KubePackages, NodePrep, fleetProblems } from "../nodes";
 import { remoteStep } from "../remote/step";
 import { waitNodesReadyParams } from "../steps";
 import { ControlPlane } from "./controlPlane";
@@ -37,6 +37,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     /** URL of the demo nginx Service, when the demo is enabled. */
     public readonly demoUrl: pulumi.Output<string | undefined>;
     public readonly provider: k8s.Provider;
+    /** "passed" once every host's facts passed the cross-host checks; fails the run with the reason otherwise. */
+    public readonly preflight: pulumi.Output<string>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubeadm:index:KubeadmCluster", name, {}, opts);
@@ -46,13 +48,20 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const hosts = new Map(
             spec.hosts.map((h) => [h.name, new Host(`${name}-${h.name}`, { spec, host: h, privateKey: args.privateKey, bastion: spec.bastion }, parent)]),
         );
-        const preflight = pulumi
+        const problems = pulumi
             .all([...hosts.values()].map((h) => pulumi.all([h.spec.name, h.facts])))
-            .apply((all) => fleetPreflight(all.map(([host, stdout]) => ({ host, stdout }))));
+            .apply((all) => fleetProblems(all.map(([host, stdout]) => ({ host, stdout }))));
+        // One place fails the run with the reason (an exported output); the preparation steps
+        // wait on a gate that opens only when there is no problem, so no host is touched.
+        this.preflight = problems.apply((p) => {
+            if (p) throw new pulumi.RunError(p);
+            return "passed";
+        });
+        const gate = problems.apply((p): Promise<string> => (p ? new Promise<string>(() => undefined) : Promise.resolve("passed")));
 
         const packages = new Map<string, KubePackages>();
         for (const [hostName, host] of hosts) {
-            const prep = new NodePrep(`${name}-${hostName}-prep`, { spec, host, preflight }, parent);
+            const prep = new NodePrep(`${name}-${hostName}-prep`, { spec, host, preflight: gate }, parent);
             const runtime = new ContainerRuntime(`${name}-${hostName}-runtime`, { spec, host, after: prep.done }, parent);
             packages.set(hostName, new KubePackages(`${name}-${hostName}-packages`, { spec, host, after: runtime.install }, parent));
         }

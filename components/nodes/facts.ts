@@ -26,9 +26,9 @@ export function parseFacts(hostName: string, stdout: string): HostFacts {
 
 /**
  * Cross-host preflight: kubeadm needs a unique product_uuid per node (cloned VMs often share one).
- * Returns "passed" or throws one sentence listing every clash.
+ * Returns the problems as one sentence, or "" when there are none.
  */
-export function fleetPreflight(facts: { host: string; stdout: string }[]): string {
+export function fleetProblems(facts: { host: string; stdout: string }[]): string {
     const byUuid = new Map<string, string[]>();
     for (const f of facts) {
         const uuid = parseFacts(f.host, f.stdout).productUuid?.trim().toLowerCase();
@@ -36,12 +36,7 @@ export function fleetPreflight(facts: { host: string; stdout: string }[]): strin
         byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), f.host]);
     }
     const clashes = [...byUuid.entries()].filter(([, hosts]) => hosts.length > 1);
-    if (clashes.length > 0) {
-        throw new Error(
-            clashes
-                .map(([uuid, hosts]) => `hosts ${hosts.join(", ")} share product_uuid ${uuid}: they are clones; give each VM a new UUID (e.g. a new SMBIOS UUID in the hypervisor) before joining them.`)
-                .join(" "),
-        );
-    }
-    return "passed";
+    return clashes
+        .map(([uuid, hosts]) => `hosts ${hosts.join(", ")} share product_uuid ${uuid}: they are clones; give each VM a new UUID (e.g. a new SMBIOS UUID in the hypervisor) before joining them.`)
+        .join(" ");
 }

@@ -14,9 +14,9 @@ export interface NodePrepArgs {
     /** The host to prepare. */
     host: Host;
     /**
-     * Resolves once every host's facts passed the cross-host checks (and fails the
-     * deployment with the reason otherwise). Used as a dependency only, so a new host's
-     * unknown facts in a preview never show up as a change on the existing hosts.
+     * Resolves once every host's facts passed the cross-host checks, and never otherwise.
+     * Used as a dependency only, so a new host's unknown facts in a preview never show up as
+     * a change on the existing hosts.
      */
     preflight: pulumi.Output<string>;
 }
