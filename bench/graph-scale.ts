@@ -29,7 +29,7 @@ async function child(n: number): Promise<void> {
     const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
     const rec = installMocks(pulumi, { config, secretKeys: ["kubeadm-cluster:sshPrivateKey"], preview: true });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
+    const program = require(path.join(ROOT, "index")) as Parameters<typeof collect>[1];
     const run = await collect(pulumi, program, rec);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cp = criticalPath(run);

@@ -9,6 +9,10 @@ import {
     firewallRules,
     hostPortsToCheck,
     renderContainerdConfig,
+    renderHaproxyCfg,
+    renderHaproxyCheckScript,
+    renderKeepalivedConf,
+    renderKubeVipManifest,
     renderDockerDaemonJson,
     renderHostsEntries,
     renderInitConfig,
@@ -20,7 +24,16 @@ import {
 export type Params = Record<string, string>;
 
 /** Parameters that carry secrets; the remote step refuses any other name as a secret, so the plan and logs can mask by name. */
-export const SECRET_PARAMS = ["KC_TOKEN", "KC_JOIN_CONFIG_B64"] as const;
+export const SECRET_PARAMS = ["KC_TOKEN", "KC_JOIN_CONFIG_B64", "KC_CERTIFICATE_KEY", "KC_KEEPALIVED_CONF_B64"] as const;
+
+/**
+ * Does init upload the control-plane certificates (encrypted with the certificate key) so more
+ * control planes can join? Yes whenever an endpoint load balancer is configured, even with one
+ * control plane today, so control planes can be added later without re-initialising.
+ */
+export function uploadsCerts(spec: ClusterSpec): boolean {
+    return spec.ha.loadBalancer !== "none" || spec.hosts.filter((h) => h.role === "control-plane").length > 1;
+}
 
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
 
@@ -33,11 +46,13 @@ export const MIN_RESOURCES = {
 export function factsParams(spec: ClusterSpec, host: HostSpec): Params {
     const min = MIN_RESOURCES[host.role];
     return {
+        KC_ADDRESS: host.address,
         KC_ROLE: host.role,
         KC_MIN_CPUS: String(min.cpus),
         KC_MIN_MEMORY_MB: String(min.memoryMb),
         KC_CHECK_PORTS: hostPortsToCheck(spec, host).join(" "),
         KC_KUBE_MINOR: String(spec.kubernetesVersion.minor),
+        KC_KUBE_VERSION: spec.kubernetesVersion.full,
     };
 }
 
@@ -110,6 +125,39 @@ export function controlPlaneInitParams(spec: ClusterSpec, host: HostSpec): Param
     return {
         KC_KUBEADM_CONFIG_B64: b64(renderInitConfig(spec, host)),
         KC_CRI_SOCKET: criSocket(spec.containerRuntime),
+        KC_UPLOAD_CERTS: String(uploadsCerts(spec)),
+    };
+}
+
+/** Secret: the join configuration of another control plane carries the token and the certificate key. */
+export function controlPlaneJoinSecretParams(spec: ClusterSpec, host: HostSpec, token: string, caCertHash: string, certificateKey: string): Params {
+    return {
+        KC_JOIN_CONFIG_B64: b64(
+            renderJoinConfig(spec, host, { apiServerEndpoint: spec.controlPlaneEndpoint, token, caCertHash, certificateKey }),
+        ),
+    };
+}
+
+/** keepalived + haproxy on a control plane; the keepalived.conf (VRRP password) is passed separately as a secret. */
+export function lbKeepalivedHaproxyParams(spec: ClusterSpec): Params {
+    return {
+        KC_HAPROXY_CFG_B64: b64(renderHaproxyCfg(spec)),
+        KC_CHECK_SCRIPT_B64: b64(renderHaproxyCheckScript(spec)),
+        KC_ENDPOINT_PORT: String(spec.ha.endpointPort),
+        KC_VIP: spec.ha.vip ?? "",
+    };
+}
+
+export function keepalivedSecretParams(spec: ClusterSpec, host: HostSpec, authPass: string, iface: string): Params {
+    return { KC_KEEPALIVED_CONF_B64: b64(renderKeepalivedConf(spec, host, { authPass, interface: iface })) };
+}
+
+/** kube-vip's static pod; the first control plane's step points it at super-admin.conf until init is done. */
+export function lbKubeVipParams(spec: ClusterSpec, host: HostSpec, iface: string, first: boolean): Params {
+    return {
+        KC_KUBE_VIP_MANIFEST_B64: b64(renderKubeVipManifest(spec, host, { interface: iface, kubeconfigPath: "/etc/kubernetes/admin.conf" })),
+        KC_FIRST_CONTROL_PLANE: String(first),
+        KC_VIP: spec.ha.vip ?? "",
     };
 }
 
@@ -135,10 +183,56 @@ export function workerJoinParams(spec: ClusterSpec): Params {
     return { KC_CRI_SOCKET: criSocket(spec.containerRuntime) };
 }
 
+/** The Node's registration on the control plane: waits until it is registered and Ready; drains and deletes it on delete. */
 export function nodeRemoveParams(node: HostSpec): Params {
-    return { KC_NODE: node.name, KC_DRAIN_TIMEOUT: "5m" };
+    return { KC_NODE: node.name, KC_DRAIN_TIMEOUT: DRAIN_TIMEOUT, KC_READY_TIMEOUT: READY_TIMEOUT };
 }
 
+/**
+ * The control planes must be Ready (the CNI runs) before workloads go on. Each worker is awaited
+ * by its own registration step, so adding a worker leaves this step alone.
+ */
 export function waitNodesReadyParams(spec: ClusterSpec): Params {
-    return { KC_NODES: spec.hosts.map((h) => h.name).join(" "), KC_TIMEOUT: "10m" };
+    return { KC_NODES: spec.hosts.filter((h) => h.role === "control-plane").map((h) => h.name).join(" "), KC_TIMEOUT: "10m" };
+}
+
+/** How long a drain may take before the step gives up on evicting and reports. */
+export const DRAIN_TIMEOUT = "5m";
+/** How long a node may take to come back Ready after an upgrade or join. */
+export const READY_TIMEOUT = "10m";
+
+export function upgradeControlPlaneParams(spec: ClusterSpec, host: HostSpec): Params {
+    return {
+        KC_KUBE_VERSION: spec.kubernetesVersion.full,
+        KC_KUBE_REPO_B64: b64(renderKubernetesRepo(spec)),
+        KC_NODE: host.name,
+        KC_CRI_SOCKET: criSocket(spec.containerRuntime),
+        KC_DRAIN_TIMEOUT: DRAIN_TIMEOUT,
+    };
+}
+
+export function upgradeNodeParams(spec: ClusterSpec): Params {
+    return { KC_KUBE_VERSION: spec.kubernetesVersion.full, KC_KUBE_REPO_B64: b64(renderKubernetesRepo(spec)) };
+}
+
+export function nodeMaintenanceParams(spec: ClusterSpec, node: HostSpec, action: "drain" | "uncordon"): Params {
+    return {
+        KC_ACTION: action,
+        KC_NODE: node.name,
+        KC_KUBE_VERSION: spec.kubernetesVersion.full,
+        KC_DRAIN_TIMEOUT: DRAIN_TIMEOUT,
+        KC_READY_TIMEOUT: READY_TIMEOUT,
+    };
+}
+
+export function certsParams(spec: ClusterSpec): Params {
+    return { KC_RENEW: String(spec.certificateRenewal) };
+}
+
+export function etcdBackupParams(spec: ClusterSpec): Params {
+    return {
+        KC_BACKUP_DIR: spec.etcdBackup.dir,
+        KC_SCHEDULE: spec.etcdBackup.schedule,
+        KC_RETENTION: String(spec.etcdBackup.retention),
+    };
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Step facts: vets the host before anything is changed on it, then prints its facts as one JSON
-# line on stdout (nothing else goes to stdout). Every problem found is reported at once.
+# line on stdout (nothing else goes to stdout). Every problem found is reported at once. On a
+# control plane of a running cluster it also refuses a kubernetesVersion that would downgrade the
+# cluster or skip a minor version.
 
 # Processes that may hold the checked ports on a node this program already set up (a re-run must
 # pass): the control-plane components, the kubelet and kube-proxy, and the CNI daemons.
@@ -51,12 +53,15 @@ port_problems() {
     done
 }
 
-# json_str VALUE: VALUE as a JSON string.
-json_str() {
-    local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    s=${s//[$'\t\r\n']/ }
-    printf '"%s"' "$s"
+# running_version: the running cluster's version as seen from this host: set on a control plane
+# whose API server answers, "" on workers and before kubeadm init.
+running_version() {
+    [[ $KC_ROLE == control-plane && -f $ADMIN_CONF ]] || return 0
+    if ! api_ready; then
+        log "$ADMIN_CONF exists but the API server does not answer: the running Kubernetes version is not checked"
+        return 0
+    fi
+    cluster_version
 }
 
 main() {
@@ -65,6 +70,12 @@ main() {
     for n in KC_MIN_CPUS KC_MIN_MEMORY_MB KC_KUBE_MINOR; do
         [[ ${!n} =~ ^[0-9]+$ ]] || die "parameter $n must be a whole number (got '${!n}'): the program that sent this step has a bug"
     done
+    # KC_KUBE_VERSION: the wanted version; the running one is checked against it when it is given.
+    if [[ -n ${KC_KUBE_VERSION:-} ]]; then
+        if ! is_version "$KC_KUBE_VERSION" || [[ $(version_minor "$KC_KUBE_VERSION") != "$KC_KUBE_MINOR" ]]; then
+            die "parameter KC_KUBE_VERSION '$KC_KUBE_VERSION' is not a version 1.$KC_KUBE_MINOR.N (KC_KUBE_MINOR is $KC_KUBE_MINOR): the program that sent this step has a bug"
+        fi
+    fi
     for spec in ${KC_CHECK_PORTS:-}; do
         [[ $spec =~ ^(tcp|udp):[0-9]+(-[0-9]+)?$ ]] ||
             die "KC_CHECK_PORTS entry '$spec' is not proto:port or proto:from-to: the program that sent this step has a bug"
@@ -93,6 +104,13 @@ main() {
         [[ -n $line ]] && problems+=("$line")
     done < <(port_problems)
 
+    local running
+    running=$(running_version)
+    if [[ -n $running && -n ${KC_KUBE_VERSION:-} ]]; then
+        line=$(version_change_problem "$running" "$KC_KUBE_VERSION")
+        if [[ -n $line ]]; then problems+=("$line"); fi
+    fi
+
     if ((${#problems[@]} > 0)); then
         for line in "${problems[@]}"; do
             printf '[%s] ERROR: %s\n' "$KC_HOST" "$line" >&2
@@ -105,10 +123,11 @@ main() {
     if [[ -r /sys/class/dmi/id/product_uuid ]]; then
         uuid=$(tr -d '[:space:]' </sys/class/dmi/id/product_uuid | tr 'A-F' 'a-f') || uuid=""
     fi
-    printf '{"os":%s,"osVersion":%s,"family":%s,"kernel":%s,"cpus":%d,"memoryMb":%d,"productUuid":%s,"cgroup":%s,"hostname":%s,"arch":%s}\n' \
+    printf '{"os":%s,"osVersion":%s,"family":%s,"kernel":%s,"cpus":%d,"memoryMb":%d,"productUuid":%s,"cgroup":%s,"hostname":%s,"arch":%s,"clusterVersion":%s}\n' \
         "$(json_str "$OS_ID")" "$(json_str "$OS_VERSION")" "$(json_str "$OS_FAMILY")" "$(json_str "$KERNEL")" \
-        "$cpus" "$memory_mb" "$(json_str "$uuid")" "$(json_str "$CGROUP")" "$(json_str "$(uname -n)")" "$(json_str "$ARCH")"
-    log "facts: $OS_NAME ($OS_FAMILY), kernel $KERNEL, $cpus CPU(s), $memory_mb MB, cgroup $CGROUP"
+        "$cpus" "$memory_mb" "$(json_str "$uuid")" "$(json_str "$CGROUP")" "$(json_str "$(uname -n)")" "$(json_str "$ARCH")" \
+        "$(json_str "$running")"
+    log "facts: $OS_NAME ($OS_FAMILY), kernel $KERNEL, $cpus CPU(s), $memory_mb MB, cgroup $CGROUP${running:+, cluster at $running}"
 }
 
 main "$@"

@@ -1,41 +1,58 @@
 #!/usr/bin/env bash
 # Step kube-packages: the per-minor Kubernetes repo, kubeadm/kubelet/kubectl at exactly
 # KC_KUBE_VERSION (the repo excludes them from ordinary updates), the kubelet's node IP, and the
-# kubelet enabled (kubeadm starts it). Another installed version is refused: upgrades are a
-# separate step.
+# kubelet enabled (kubeadm starts it). The repo file always follows KC_KUBE_VERSION's minor. On a
+# node that is part of a cluster another installed version stays: the upgrade steps move it
+# (kubeadm first, in order); on any other node the packages are moved to exactly that version.
 
 readonly KUBE_PACKAGES="kubeadm kubelet kubectl"
 readonly KUBELET_SYSCONFIG=/etc/sysconfig/kubelet
+readonly KUBELET_CONF=/etc/kubernetes/kubelet.conf
 
-# check_installed: sets MISSING to the packages to install; refuses other installed versions
-# before anything is changed.
+# check_installed: sets MISSING to the packages that are not installed and OTHER to "name version"
+# of those installed at another version.
 check_installed() {
-    local p have wrong=()
+    local p have
     MISSING=()
+    OTHER=()
     for p in $KUBE_PACKAGES; do
         have=$(pkg_version "$p")
         if [[ -z $have ]]; then
-            MISSING+=("$p-$WANT_VERSION")
+            MISSING+=("$p")
         elif [[ $have != "$WANT_VERSION" ]]; then
-            wrong+=("$p $have")
+            OTHER+=("$p $have")
         fi
     done
-    if ((${#wrong[@]} > 0)); then
-        local list
-        list=$(printf '%s, ' "${wrong[@]}")
-        die "$KC_HOST has ${list%, } installed but this cluster wants $WANT_VERSION: upgrades are a separate step; set kubernetesVersion to the installed version, or remove the packages ($PKG remove $KUBE_PACKAGES) on a node that is not in use"
+}
+
+# other_versions: OTHER as a phrase: "kubeadm/kubelet 1.34.2" when they share a version, else
+# "kubeadm 1.35.9, kubelet 1.34.2".
+other_versions() {
+    local entry names="" first=${OTHER[0]#* } same=true list
+    for entry in "${OTHER[@]}"; do
+        names+="${names:+/}${entry%% *}"
+        [[ ${entry#* } == "$first" ]] || same=false
+    done
+    if $same; then
+        printf '%s %s\n' "$names" "$first"
+    else
+        list=$(printf '%s, ' "${OTHER[@]}")
+        printf '%s\n' "${list%, }"
     fi
 }
 
-install_missing() {
-    ((${#MISSING[@]} > 0)) || return 0
-    pkg_run_install --disableexcludes=kubernetes "${MISSING[@]}"
-    local p have
-    for p in $KUBE_PACKAGES; do
-        have=$(pkg_version "$p")
-        [[ $have == "$WANT_VERSION" ]] ||
-            die "$p ${have:-is not installed} on $KC_HOST after installing $WANT_VERSION: does the repo in /etc/yum.repos.d/kubernetes.repo have that version?"
-    done
+install_packages() {
+    if ((${#OTHER[@]} > 0)) && [[ -f $KUBELET_CONF ]]; then
+        # A cluster node: moving its kubelet here would skip the drain and kubeadm upgrade.
+        log "$(other_versions) installed, $WANT_VERSION wanted: the upgrade steps move this node"
+        if ((${#MISSING[@]} > 0)); then kube_packages_at "$WANT_VERSION" "${MISSING[@]}"; fi
+        return 0
+    fi
+    if ((${#OTHER[@]} > 0)); then
+        log "$(other_versions) installed on a node that is not in a cluster: moving it to $WANT_VERSION"
+    fi
+    # shellcheck disable=SC2086 # a fixed list of names
+    kube_packages_at "$WANT_VERSION" $KUBE_PACKAGES
 }
 
 configure_kubelet() {
@@ -50,15 +67,19 @@ configure_kubelet() {
 
 main() {
     require KC_KUBE_VERSION KC_KUBE_REPO_B64 KC_NODE_IP
+    is_version "$KC_KUBE_VERSION" ||
+        die "parameter KC_KUBE_VERSION '$KC_KUBE_VERSION' is not a version like 1.35.9: the program that sent this step has a bug"
     host_lock
     detect_os
     WANT_VERSION=${KC_KUBE_VERSION#v}
     b64d KC_KUBE_REPO_B64
+    write_file "$KUBE_REPO_FILE" 0644 < <(printf '%s' "$DECODED")
     check_installed
-    write_file /etc/yum.repos.d/kubernetes.repo 0644 < <(printf '%s' "$DECODED")
-    install_missing
+    install_packages
     configure_kubelet
-    log "kubeadm, kubelet and kubectl $WANT_VERSION installed"
+    if ((${#OTHER[@]} == 0)) || [[ ! -f $KUBELET_CONF ]]; then
+        log "kubeadm, kubelet and kubectl $WANT_VERSION installed"
+    fi
 }
 
 main "$@"

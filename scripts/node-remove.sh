@@ -5,8 +5,6 @@
 
 readonly REGISTER_SECONDS=300
 
-kube() { kubectl --kubeconfig "$ADMIN_CONF" "$@"; }
-
 node_registered() { timeout 20 kubectl --kubeconfig "$ADMIN_CONF" --request-timeout=15s get node "$KC_NODE" -o name >/dev/null 2>&1; }
 
 wait_registered() {

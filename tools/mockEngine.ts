@@ -49,6 +49,8 @@ export interface MockOptions {
     stdout?: (step: string, hostName: string) => string | undefined;
     /** Read the remote scripts from this directory instead of scripts/. */
     scriptsDir?: string;
+    /** The outputs of the stack's previous deployment (what a StackReference to itself reads). */
+    deployedOutputs?: Record<string, unknown>;
 }
 
 /** The step name and host name a remote.Command's create text runs, e.g. {step: "facts", host: "worker01"}. */
@@ -117,6 +119,10 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
                                 : step === "ca-hash" ? `${FAKE_CA_HASH}\n` : "");
                     state.stderr = "";
                 }
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    state.outputs = opts.deployedOutputs ?? {};
+                    state.secretOutputNames = [];
+                }
                 if (args.type.startsWith("random:")) {
                     const len = Number(args.inputs.length ?? 16);
                     const hex = crypto.createHash("sha256").update(args.name).digest("hex");
@@ -134,6 +140,7 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
         "kubeadm-cluster",
         opts.stack ?? "dev",
         opts.preview ?? false,
+        "organization",
     );
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const monitor = (pulumi.runtime as any).getMonitor();
@@ -170,7 +177,11 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
 }
 
 /** Wait for the program's exports and for registrations to stop; then index what was recorded. */
-export async function collect(pulumi: typeof PulumiModule, program: Record<string, unknown>, rec: Recorder): Promise<ProgramRun> {
+export async function collect(
+    pulumi: typeof PulumiModule,
+    main: Record<string, unknown> | (() => Promise<Record<string, unknown>>),
+    rec: Recorder,
+): Promise<ProgramRun> {
     const outputs: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
     let failed: ((e: unknown) => void) | undefined;
@@ -179,6 +190,9 @@ export async function collect(pulumi: typeof PulumiModule, program: Record<strin
     const onRejection = (e: unknown) => failed?.(e);
     process.on("unhandledRejection", onRejection);
     try {
+        // The entry module exports a function: Pulumi calls it and its result holds the stack outputs.
+        const program = typeof main === "function" ? await Promise.race([failure, main()]) : main;
+        for (const [k, v] of Object.entries(program)) if (!pulumi.Output.isInstance(v)) outputs[k] = v;
         const names = Object.keys(program).filter((k) => pulumi.Output.isInstance(program[k]));
         await Promise.race([
             failure,

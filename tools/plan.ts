@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     let run: ProgramRun;
     try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
+        const program = require(path.join(ROOT, "index")) as Parameters<typeof collect>[1];
         run = await collect(pulumi, program, rec);
     } catch (e) {
         console.error(e instanceof Error ? e.message : String(e));

@@ -12,8 +12,10 @@ export interface ControlPlaneArgs {
     spec: ClusterSpec;
     /** The control-plane host. */
     host: Host;
-    /** What must be done first (kube packages on this host). */
-    after: pulumi.Resource;
+    /** What must be done first (kube packages on this host, its load balancer). */
+    after: pulumi.Resource[];
+    /** With a load balancer: the key init encrypts the uploaded certificates with (secret). */
+    certificateKey?: pulumi.Output<string>;
 }
 
 export class ControlPlane extends pulumi.ComponentResource {
@@ -31,8 +33,14 @@ export class ControlPlane extends pulumi.ComponentResource {
         const base = { host: host.spec, connection: host.connection };
         this.init = remoteStep(
             `${name}-init`,
-            { ...base, step: "control-plane-init", params: controlPlaneInitParams(spec, host.spec), hasDelete: true },
-            { parent: this, dependsOn: [args.after] },
+            {
+                ...base,
+                step: "control-plane-init",
+                params: controlPlaneInitParams(spec, host.spec),
+                ...(args.certificateKey ? { secretParams: { KC_CERTIFICATE_KEY: args.certificateKey } } : {}),
+                hasDelete: true,
+            },
+            { parent: this, dependsOn: args.after },
         );
         const kubeconfigStep = remoteStep(
             `${name}-kubeconfig`,

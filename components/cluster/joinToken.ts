@@ -15,8 +15,8 @@ export interface JoinTokenArgs {
     controlPlane: ControlPlane;
     /** The node the token is for. */
     node: HostSpec;
-    /** What must be ready on the joining node first, so the token is fresh when used. */
-    after: pulumi.Resource;
+    /** What must be done first (the joining node's preparation, an earlier join), so the token is fresh when used. */
+    after: pulumi.Resource | pulumi.Resource[];
 }
 
 /** kubeadm's bootstrap token format. */
@@ -44,7 +44,7 @@ export class JoinToken extends pulumi.ComponentResource {
                 secretParams: { KC_TOKEN: this.token },
                 hasDelete: true,
             },
-            { parent: this, dependsOn: [args.controlPlane.init, args.after] },
+            { parent: this, dependsOn: [args.controlPlane.init, ...(Array.isArray(args.after) ? args.after : [args.after])] },
         );
         this.registerOutputs({ token: this.token });
     }

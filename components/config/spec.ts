@@ -6,6 +6,19 @@ export type ContainerRuntime = "containerd" | "docker";
 export type CniPlugin = "calico" | "flannel";
 export type KubeProxyMode = "ipvs" | "iptables";
 export type FirewallPolicy = "open-ports" | "disable";
+/** What answers on controlPlaneEndpoint when there are several control planes. */
+export type LoadBalancer = "keepalived-haproxy" | "kube-vip" | "external" | "none";
+
+export interface HaSpec {
+    /** none: one control plane, the endpoint is its own address (or a DNS name for it). */
+    loadBalancer: LoadBalancer;
+    /** The virtual IP, when controlPlaneEndpoint's host is an IPv4 address and a VIP is managed here. */
+    vip?: string;
+    /** Port of controlPlaneEndpoint (haproxy listens there on every control plane; 8443 by default because the API server holds 6443). */
+    endpointPort: number;
+    /** VRRP virtual_router_id (keepalived); unique per L2 segment. kube-vip elects its leader through a Lease instead. */
+    virtualRouterId: number;
+}
 
 export interface HostSpec {
     /** Node name and hostname, e.g. master01. */
@@ -79,6 +92,8 @@ export interface ClusterSpec {
     serviceCidr: string;
     /** host:port every node and the kubeconfig use to reach the API server. */
     controlPlaneEndpoint: string;
+    /** How controlPlaneEndpoint is served. */
+    ha: HaSpec;
     containerRuntime: ContainerRuntime;
     cni: CniSpec;
     kubeProxyMode: KubeProxyMode;
@@ -97,6 +112,21 @@ export interface ClusterSpec {
     manifestsDir?: string;
     /** TTL of each short-lived join token, kubeadm duration syntax ("1h", "30m"). */
     joinTokenTtl: string;
+    /** Workers upgraded at a time (drained together) when kubernetesVersion changes. */
+    upgradeBatchSize: number;
+    /** Renew the control plane's certificates (kubeadm certs renew all) on the next `pulumi up`. */
+    certificateRenewal: boolean;
+    etcdBackup: EtcdBackupSpec;
+}
+
+export interface EtcdBackupSpec {
+    enabled: boolean;
+    /** Directory on the control plane that keeps the snapshots. */
+    dir: string;
+    /** systemd OnCalendar expression. */
+    schedule: string;
+    /** Snapshots kept. */
+    retention: number;
 }
 
 /** The container runtime's CRI socket, as kubeadm wants it. */

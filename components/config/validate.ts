@@ -4,6 +4,9 @@
 import { RunError } from "@pulumi/pulumi";
 import {
     BastionSpec,
+    EtcdBackupSpec,
+    HaSpec,
+    LoadBalancer,
     ClusterSpec,
     CniPlugin,
     DemoSpec,
@@ -34,6 +37,8 @@ export const CONFIG_KEYS = [
     "podCidr",
     "serviceCidr",
     "controlPlaneEndpoint",
+    "loadBalancer",
+    "virtualRouterId",
     "containerRuntime",
     "cni",
     "cniVersion",
@@ -52,6 +57,9 @@ export const CONFIG_KEYS = [
     "demo",
     "manifestsDir",
     "joinTokenTtl",
+    "upgradeBatchSize",
+    "certificateRenewal",
+    "etcdBackup",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -324,6 +332,31 @@ function parseDemo(c: Collector, raw: unknown): DemoSpec {
     };
 }
 
+function parseEtcdBackup(c: Collector, raw: unknown): EtcdBackupSpec {
+    const val = structured(raw);
+    const d: EtcdBackupSpec = { enabled: false, dir: "/var/backups/etcd", schedule: "*-*-* 02:00:00", retention: 7 };
+    if (val === undefined || val === null || val === "") return d;
+    if (!isObject(val)) {
+        c.add(`etcdBackup must be an object {enabled, dir, schedule, retention}, not ${describe(val)}.`);
+        return d;
+    }
+    unknownFields(c, "etcdBackup", val, ["enabled", "dir", "schedule", "retention"]);
+    const dir = str(c, "etcdBackup.dir", val.dir, d.dir);
+    if (!/^\/[A-Za-z0-9._/-]*$/.test(dir) || dir === "/" || dir.split("/").includes("..")) {
+        c.add(`etcdBackup.dir "${dir}" must be an absolute directory path such as /var/backups/etcd.`);
+    }
+    const schedule = str(c, "etcdBackup.schedule", val.schedule, d.schedule);
+    if (!/^[A-Za-z0-9*:,./~ -]+$/.test(schedule)) {
+        c.add(`etcdBackup.schedule "${schedule}" is not a systemd calendar expression such as "*-*-* 02:00:00" or "daily".`);
+    }
+    return {
+        enabled: bool(c, "etcdBackup.enabled", val.enabled, d.enabled),
+        dir,
+        schedule,
+        retention: int(c, "etcdBackup.retention", val.retention, d.retention, 1, 1000),
+    };
+}
+
 function parseSysctl(c: Collector, raw: unknown): Record<string, string> {
     const val = structured(raw);
     if (val === undefined || val === null || val === "") return {};
@@ -366,14 +399,56 @@ function parseDuration(c: Collector, field: string, v: unknown, def: string, max
     return s;
 }
 
-function parseEndpoint(c: Collector, v: unknown, def: string): string {
+function parseEndpoint(c: Collector, v: unknown, def: string, defaultPort: number): { endpoint: string; host: string; port: number } {
     const s = str(c, "controlPlaneEndpoint", v, def);
     const m = /^([^:\s]+)(?::([0-9]{1,5}))?$/.exec(s);
+    const fallback = { endpoint: def, host: def.split(":")[0], port: Number(def.split(":")[1] ?? defaultPort) };
     if (!m || !(isIpv4(m[1]) || DNS_NAME.test(m[1])) || (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535))) {
         c.add(`controlPlaneEndpoint "${s}" must be host or host:port with an IPv4 address or DNS name, e.g. ${def}.`);
-        return def;
+        return fallback;
     }
-    return m[2] ? s : `${s}:6443`;
+    const port = m[2] ? Number(m[2]) : defaultPort;
+    return { endpoint: `${m[1]}:${port}`, host: m[1], port };
+}
+
+/**
+ * The control-plane endpoint and what serves it. Every cluster sets controlPlaneEndpoint at
+ * init, so control planes can be added later without re-initialising.
+ */
+function parseHa(c: Collector, raw: RawConfig, cps: HostSpec[], hosts: HostSpec[], cidrs: [string, string][]): { controlPlaneEndpoint: string; ha: HaSpec } {
+    const lbs = ["keepalived-haproxy", "kube-vip", "external", "none"] as const;
+    const loadBalancer: LoadBalancer = oneOf(c, "loadBalancer", raw.loadBalancer, lbs, cps.length > 1 ? "keepalived-haproxy" : "none");
+    const virtualRouterId = int(c, "virtualRouterId", raw.virtualRouterId, 51, 1, 255, "VRRP router ids are 1-255; pick one no other VRRP group on this network uses.");
+    if (cps.length > 1 && loadBalancer === "none") {
+        c.add(`loadBalancer is "none" but hosts has ${cps.length} control planes: set loadBalancer to "keepalived-haproxy", "kube-vip" or "external" so one endpoint reaches all of them.`);
+    }
+    const defaultPort = loadBalancer === "keepalived-haproxy" ? 8443 : 6443;
+    const unset = raw.controlPlaneEndpoint === undefined || raw.controlPlaneEndpoint === "";
+    if (unset && loadBalancer !== "none") {
+        c.add(`controlPlaneEndpoint is not set: with loadBalancer "${loadBalancer}" it must be the virtual IP${loadBalancer === "external" ? " or DNS name of your load balancer" : ""} and port, e.g. 192.168.10.100:${defaultPort}.`);
+    }
+    const def = cps.length > 0 ? `${cps[0].address}:6443` : "127.0.0.1:6443";
+    const { endpoint, host, port } = parseEndpoint(c, raw.controlPlaneEndpoint, def, defaultPort);
+    const ha: HaSpec = { loadBalancer, endpointPort: port, virtualRouterId };
+    if ((loadBalancer === "keepalived-haproxy" || loadBalancer === "kube-vip") && !unset) {
+        if (!isIpv4(host)) {
+            c.add(`controlPlaneEndpoint "${endpoint}" must use the virtual IP address (not a name) with loadBalancer "${loadBalancer}", which holds that address on a control plane.`);
+        } else {
+            ha.vip = host;
+            const owner = hosts.find((h) => h.address === host);
+            if (owner) c.add(`controlPlaneEndpoint's virtual IP ${host} is ${owner.name}'s address: choose a free address in the hosts' subnet that no host uses.`);
+            for (const [field, cidr] of cidrs) {
+                if (cidrContains(cidr, host)) c.add(`controlPlaneEndpoint's virtual IP ${host} lies in ${field} ${cidr}: choose a free address in the hosts' subnet.`);
+            }
+        }
+        if (loadBalancer === "kube-vip" && port !== 6443) {
+            c.add(`controlPlaneEndpoint "${endpoint}" uses port ${port}, but kube-vip only moves the address to the API server's own port: use ${host}:6443.`);
+        }
+        if (loadBalancer === "keepalived-haproxy" && port === 6443) {
+            c.add(`controlPlaneEndpoint "${endpoint}" uses port 6443, which the API server itself holds on every control plane: give haproxy another port, e.g. ${host}:8443.`);
+        }
+    }
+    return { controlPlaneEndpoint: endpoint, ha };
 }
 
 /** Closest known key, for "did you mean" hints on typos. */
@@ -442,13 +517,15 @@ export function parseClusterConfig(raw: RawConfig): ClusterSpec {
 
     const cps = hosts.filter((h) => h.role === "control-plane");
     if (hosts.length > 0 && cps.length === 0) {
-        c.add(`hosts has no control-plane host: set role: control-plane on exactly one host.`);
+        c.add(`hosts has no control-plane host: set role: control-plane on one host (or on 3 or 5 for high availability).`);
     }
-    if (cps.length > 1) {
-        c.add(`hosts has ${cps.length} control-plane hosts (${cps.map((h) => h.name).join(", ")}); this version builds exactly one control plane: set role: worker on all but one.`);
+    if (cps.length > 0 && cps.length % 2 === 0) {
+        c.add(`hosts has ${cps.length} control-plane hosts (${cps.map((h) => h.name).join(", ")}): etcd needs a majority of members, so ${cps.length} tolerate no more failures than ${cps.length - 1}; use an odd number (1, 3 or 5).`);
     }
-    const endpointDefault = cps.length > 0 ? `${cps[0].address}:6443` : "127.0.0.1:6443";
-    const controlPlaneEndpoint = parseEndpoint(c, raw.controlPlaneEndpoint, endpointDefault);
+    if (cps.length > 7) {
+        c.add(`hosts has ${cps.length} control-plane hosts: more than 7 etcd members slow every write; use 3 or 5 and make the rest workers.`);
+    }
+    const { controlPlaneEndpoint, ha } = parseHa(c, raw, cps, hosts, [["podCidr", podCidr], ["serviceCidr", serviceCidr]]);
 
     const containerRuntime = oneOf(c, "containerRuntime", raw.containerRuntime, ["containerd", "docker"] as const, "containerd");
     const plugin: CniPlugin = oneOf(c, "cni", raw.cni, ["calico", "flannel"] as const, "calico");
@@ -491,6 +568,9 @@ export function parseClusterConfig(raw: RawConfig): ClusterSpec {
     const demo = parseDemo(c, raw.demo);
     const manifestsDir = str(c, "manifestsDir", raw.manifestsDir);
     const joinTokenTtl = parseDuration(c, "joinTokenTtl", raw.joinTokenTtl, "1h", 24 * 3600);
+    const upgradeBatchSize = int(c, "upgradeBatchSize", raw.upgradeBatchSize, 1, 1, 1000, "give how many workers may be drained and upgraded at once, at least 1.");
+    const certificateRenewal = bool(c, "certificateRenewal", raw.certificateRenewal, false);
+    const etcdBackup = parseEtcdBackup(c, raw.etcdBackup);
 
     if (c.problems.length > 0 || !version) throw new ConfigError(c.problems);
     return {
@@ -501,6 +581,7 @@ export function parseClusterConfig(raw: RawConfig): ClusterSpec {
         podCidr,
         serviceCidr,
         controlPlaneEndpoint,
+        ha,
         containerRuntime,
         cni: { plugin, version: cniVersion, source: cniSource, ...(cniRegistry ? { registry: cniRegistry.replace(/\/$/, "") } : {}) },
         kubeProxyMode,
@@ -514,5 +595,8 @@ export function parseClusterConfig(raw: RawConfig): ClusterSpec {
         demo,
         ...(manifestsDir ? { manifestsDir } : {}),
         joinTokenTtl,
+        upgradeBatchSize,
+        certificateRenewal,
+        etcdBackup,
     };
 }

@@ -1,4 +1,5 @@
 // What the facts step reports about a host, and the checks that need every host's facts.
+import { cidrContains } from "../config/net";
 
 export interface HostFacts {
     os: string;
@@ -10,6 +11,12 @@ export interface HostFacts {
     productUuid: string;
     cgroup: string;
     hostname: string;
+    /** The interface that carries the host's configured address ("" when none does). */
+    interface?: string;
+    /** That address with its prefix, e.g. 192.168.10.11/24. */
+    addressCidr?: string;
+    /** The running cluster's version seen from a control plane ("" when there is none). */
+    clusterVersion?: string;
 }
 
 /** Parse the facts step's stdout (one JSON line); throws a sentence naming the host on garbage. */
@@ -25,10 +32,22 @@ export function parseFacts(hostName: string, stdout: string): HostFacts {
 }
 
 /**
- * Cross-host preflight: kubeadm needs a unique product_uuid per node (cloned VMs often share one).
+ * Cross-host preflight: kubeadm needs a unique product_uuid per node (cloned VMs often share one);
+ * a virtual IP must lie in every control plane's subnet, on the interface that carries its address.
  * Returns the problems as one sentence, or "" when there are none.
  */
-export function fleetProblems(facts: { host: string; stdout: string }[]): string {
+export function fleetProblems(facts: { host: string; stdout: string }[], vip?: { address: string; controlPlanes: string[] }): string {
+    const problems: string[] = [];
+    if (vip) {
+        for (const f of facts.filter((x) => vip.controlPlanes.includes(x.host))) {
+            const parsed = parseFacts(f.host, f.stdout);
+            if (!parsed.interface || !parsed.addressCidr) {
+                problems.push(`control plane ${f.host}: its configured address is on none of its interfaces, so keepalived cannot hold the virtual IP there; use the host's own address in hosts.`);
+            } else if (!cidrContains(parsed.addressCidr, vip.address)) {
+                problems.push(`the virtual IP ${vip.address} is outside control plane ${f.host}'s subnet ${parsed.addressCidr} (${parsed.interface}): choose a free address in the control planes' subnet.`);
+            }
+        }
+    }
     const byUuid = new Map<string, string[]>();
     for (const f of facts) {
         const uuid = parseFacts(f.host, f.stdout).productUuid?.trim().toLowerCase();
@@ -36,7 +55,8 @@ export function fleetProblems(facts: { host: string; stdout: string }[]): string
         byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), f.host]);
     }
     const clashes = [...byUuid.entries()].filter(([, hosts]) => hosts.length > 1);
-    return clashes
-        .map(([uuid, hosts]) => `hosts ${hosts.join(", ")} share product_uuid ${uuid}: they are clones; give each VM a new UUID (e.g. a new SMBIOS UUID in the hypervisor) before joining them.`)
-        .join(" ");
+    problems.push(
+        ...clashes.map(([uuid, hosts]) => `hosts ${hosts.join(", ")} share product_uuid ${uuid}: they are clones; give each VM a new UUID (e.g. a new SMBIOS UUID in the hypervisor) before joining them.`),
+    );
+    return problems.join(" ");
 }

@@ -21,6 +21,11 @@ export interface NodePrepArgs {
     preflight: pulumi.Output<string>;
 }
 
+/** The value of an Output as a plain promise (undefined while unknown in a preview). */
+function outputPromise<T>(o: pulumi.Output<T>): Promise<T | undefined> {
+    return (o as unknown as { promise(): Promise<T | undefined> }).promise();
+}
+
 export class NodePrep extends pulumi.ComponentResource {
     public readonly system: command.remote.Command;
     public readonly firewall: command.remote.Command;
@@ -35,7 +40,10 @@ export class NodePrep extends pulumi.ComponentResource {
         this.system = remoteStep(
             `${name}-system`,
             { ...base, step: "prep-system", params: prepSystemParams(spec, host.spec) },
-            { parent: this, dependsOn: [host.factsStep, args.preflight.apply(() => host.factsStep)] },
+            // A promise, not the Output: the gate must not add every host's facts to this step's
+            // recorded dependencies (adding a host would then touch every existing host's state).
+            // In a preview with unknown facts it resolves at once.
+            { parent: this, dependsOn: [host.factsStep, outputPromise(args.preflight).then(() => host.factsStep)] },
         );
         this.firewall = remoteStep(
             `${name}-firewall`,

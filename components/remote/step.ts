@@ -11,8 +11,11 @@ export interface RemoteStepArgs {
     step: string;
     host: HostSpec;
     connection: Connection;
-    /** Non-secret parameters (KC_*); they go into the command text and the trigger hash. */
-    params?: Record<string, string>;
+    /**
+     * Non-secret parameters (KC_*); they go into the command text and the trigger hash. Plain
+     * values normally; an Output when a parameter comes from another step (e.g. an interface name from the facts).
+     */
+    params?: Record<string, string> | pulumi.Output<Record<string, string>>;
     /** Secret parameters (names from SECRET_PARAMS); they make the command text a secret and are never logged. */
     secretParams?: Record<string, pulumi.Input<string>>;
     /**
@@ -21,24 +24,42 @@ export interface RemoteStepArgs {
      * (e.g. `kubeadm reset`) on a working node.
      */
     hasDelete?: boolean;
+    /** More values that re-run the step when they change, without reaching the script (e.g. a date). */
+    extraTriggers?: string[];
     /** The step prints a secret on stdout (e.g. the kubeconfig): stdout becomes a secret output and is not logged. */
     secretStdout?: boolean;
 }
 
+function checkNames(step: string, params: Record<string, unknown>, secret: boolean): void {
+    for (const k of Object.keys(params)) {
+        const listed = (SECRET_PARAMS as readonly string[]).includes(k);
+        if (secret && !listed) throw new Error(`step ${step}: secret parameter ${k} must be listed in SECRET_PARAMS`);
+        if (!secret && listed) throw new Error(`step ${step}: ${k} is a secret parameter; pass it in secretParams`);
+    }
+}
+
 export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    for (const k of Object.keys(args.secretParams ?? {})) {
-        if (!(SECRET_PARAMS as readonly string[]).includes(k)) throw new Error(`step ${args.step}: secret parameter ${k} must be listed in SECRET_PARAMS`);
-    }
-    for (const k of Object.keys(args.params ?? {})) {
-        if ((SECRET_PARAMS as readonly string[]).includes(k)) throw new Error(`step ${args.step}: ${k} is a secret parameter; pass it in secretParams`);
-    }
-    const publicParams: Record<string, string> = { KC_HOST: args.host.name, ...(args.params ?? {}) };
+    checkNames(args.step, args.secretParams ?? {}, true);
+    const withHost = (p: Record<string, string>): Record<string, string> => {
+        checkNames(args.step, p, false);
+        return { KC_HOST: args.host.name, ...p };
+    };
     const secretParams = args.secretParams && Object.keys(args.secretParams).length > 0 ? args.secretParams : undefined;
-    // Plain strings where nothing is secret: cheaper to evaluate, and readable in a preview diff.
-    const render = (mode?: string): pulumi.Input<string> =>
-        secretParams
-            ? pulumi.secret(pulumi.output(secretParams).apply((s) => renderCommand(args.host.user, args.step, { ...publicParams, ...s }, mode)))
-            : renderCommand(args.host.user, args.step, publicParams, mode);
+    const lazy = pulumi.Output.isInstance(args.params);
+    // Plain strings where nothing is secret or computed: cheaper to evaluate, and readable in a preview diff.
+    const publicParams: Record<string, string> | pulumi.Output<Record<string, string>> = lazy
+        ? (args.params as pulumi.Output<Record<string, string>>).apply(withHost)
+        : withHost((args.params as Record<string, string> | undefined) ?? {});
+    const render = (mode?: string): pulumi.Input<string> => {
+        if (!secretParams && !lazy) return renderCommand(args.host.user, args.step, publicParams as Record<string, string>, mode);
+        const text = pulumi
+            .all([publicParams, pulumi.output(secretParams ?? {})])
+            .apply(([p, s]) => renderCommand(args.host.user, args.step, { ...p, ...(s as Record<string, string>) }, mode));
+        return secretParams ? pulumi.secret(text) : text;
+    };
+    const fingerprint = lazy
+        ? (publicParams as pulumi.Output<Record<string, string>>).apply((p) => stepFingerprint(args.step, p))
+        : stepFingerprint(args.step, publicParams as Record<string, string>);
     // Nothing a step prints may carry a secret into the Pulumi log.
     const logging = args.secretStdout || secretParams ? "stderr" : "stdoutAndStderr";
     return new command.remote.Command(
@@ -48,7 +69,7 @@ export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.Cust
             create: render(args.hasDelete ? "create" : undefined),
             ...(args.hasDelete ? { delete: render("delete") } : {}),
             // Steps without an undo re-run when their script or parameters change.
-            ...(args.hasDelete ? {} : { triggers: [stepFingerprint(args.step, publicParams)] }),
+            ...(args.hasDelete ? {} : { triggers: [fingerprint, ...(args.extraTriggers ?? [])] }),
             logging,
             addPreviousOutputInEnv: false,
         },

@@ -6,3 +6,4 @@ export * from "./docker";
 export * from "./repos";
 export * from "./node";
 export * from "./cni";
+export * from "./ha";

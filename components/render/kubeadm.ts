@@ -117,13 +117,29 @@ export interface JoinParams {
 const TOKEN = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
 const CA_HASH = /^sha256:[0-9a-f]{64}$/;
 
+/** A control plane joining also needs the key that decrypts the certificates `kubeadm init --upload-certs` stored. */
+export interface ControlPlaneJoinParams extends JoinParams {
+    /** 64 hex characters (32 bytes). */
+    certificateKey: string;
+}
+
+const CERTIFICATE_KEY = /^[0-9a-f]{64}$/;
+
 /**
- * The `kubeadm join --config` file for a worker. The result contains the bootstrap token: the caller
- * keeps it secret. Surrounding whitespace on token and hash (remote command output) is trimmed.
+ * The `kubeadm join --config` file for a worker, or for another control plane when
+ * `join.certificateKey` is given. The result contains the bootstrap token (and the certificate
+ * key): the caller keeps it secret. Surrounding whitespace on token and hash is trimmed.
  */
-export function renderJoinConfig(spec: ClusterSpec, host: HostSpec, join: JoinParams): string {
-    if (host.role !== "worker") {
-        throw new Error(`renderJoinConfig: host ${host.name} has role ${host.role}; only workers join with this configuration`);
+export function renderJoinConfig(spec: ClusterSpec, host: HostSpec, join: JoinParams | ControlPlaneJoinParams): string {
+    const certificateKey = "certificateKey" in join ? join.certificateKey.trim() : undefined;
+    if (host.role === "control-plane" && certificateKey === undefined) {
+        throw new Error(`renderJoinConfig: control plane ${host.name} joins with a certificate key; pass certificateKey`);
+    }
+    if (host.role === "worker" && certificateKey !== undefined) {
+        throw new Error(`renderJoinConfig: worker ${host.name} must not get the certificate key`);
+    }
+    if (certificateKey !== undefined && !CERTIFICATE_KEY.test(certificateKey)) {
+        throw new Error(`renderJoinConfig: the certificate key for ${host.name} is not 64 hex digits`);
     }
     const token = join.token.trim();
     const caCertHash = join.caCertHash.trim();
@@ -139,6 +155,9 @@ export function renderJoinConfig(spec: ClusterSpec, host: HostSpec, join: JoinPa
         discovery: isV1beta4(minor) ? { bootstrapToken } : { bootstrapToken, timeout: JOIN_DISCOVERY_TIMEOUT },
         nodeRegistration: nodeRegistration(spec, host),
     };
+    if (certificateKey !== undefined) {
+        doc.controlPlane = { localAPIEndpoint: { advertiseAddress: host.address, bindPort: API_SERVER_PORT }, certificateKey };
+    }
     // v1beta4 moved discovery.timeout into the timeouts struct.
     if (isV1beta4(minor)) doc.timeouts = { discovery: JOIN_DISCOVERY_TIMEOUT, tlsBootstrap: JOIN_DISCOVERY_TIMEOUT };
     return renderDocuments([doc]);

@@ -86,6 +86,8 @@ export const NODE_PORT_RANGE = "30000-32767";
  * Typha 5473, VXLAN 4789/udp (VXLANCrossSubnet), IP-in-IP (protocol 4, kept so switching the pool to
  * IPIP keeps working). WireGuard 51820-51821/udp is left closed: it is only used when Calico
  * encryption is turned on, which this program does not do. Flannel: VXLAN 8472/udp.
+ * Control planes behind keepalived + haproxy: the endpoint port and VRRP (protocol 112, unicast or
+ * not; a blocked VRRP makes every node take the VIP). kube-vip: the endpoint port if it is not 6443.
  */
 export function firewallRules(spec: ClusterSpec, host: HostSpec): FirewallRules {
     const tcp = host.role === "control-plane" ? ["6443", "2379-2380", "10250", "10257", "10259"] : ["10250"];
@@ -98,6 +100,15 @@ export function firewallRules(spec: ClusterSpec, host: HostSpec): FirewallRules 
         protocols.push("4");
     } else {
         udp.push("8472");
+    }
+    if (host.role === "control-plane") {
+        const port = String(spec.ha.endpointPort);
+        if (spec.ha.loadBalancer === "keepalived-haproxy") {
+            if (!tcp.includes(port)) tcp.push(port);
+            protocols.push("112");
+        } else if (spec.ha.loadBalancer === "kube-vip" && !tcp.includes(port)) {
+            tcp.push(port);
+        }
     }
     return { tcp, udp, protocols, trustedCidrs: [spec.podCidr, spec.serviceCidr] };
 }

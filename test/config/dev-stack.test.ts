@@ -22,6 +22,7 @@ describe("the bundled dev stack (Pulumi.yaml defaults + Pulumi.dev.yaml, as the 
             podCidr: "10.244.0.0/16",
             serviceCidr: "10.96.0.0/12",
             controlPlaneEndpoint: "192.168.10.11:6443",
+            ha: { loadBalancer: "none", endpointPort: 6443, virtualRouterId: 51 },
             containerRuntime: "containerd",
             cni: {
                 plugin: "calico",
@@ -42,6 +43,9 @@ describe("the bundled dev stack (Pulumi.yaml defaults + Pulumi.dev.yaml, as the 
             sysctl: {},
             demo: { enabled: true, replicas: 2, nodePort: 30080, image: "nginx:1.27" },
             joinTokenTtl: "1h",
+            upgradeBatchSize: 1,
+            certificateRenewal: false,
+            etcdBackup: { enabled: false, dir: "/var/backups/etcd", schedule: "*-*-* 02:00:00", retention: 7 },
         });
     });
 

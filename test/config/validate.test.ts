@@ -25,6 +25,12 @@ function withHosts(hosts: unknown[], extra: RawConfig = {}): RawConfig {
 
 const cp = { name: "master01", address: "192.168.10.11", role: "control-plane" };
 const w1 = { name: "worker01", address: "192.168.10.12", role: "worker" };
+const threeCps = [
+    cp,
+    { name: "master02", address: "192.168.10.12", role: "control-plane" },
+    { name: "master03", address: "192.168.10.13", role: "control-plane" },
+    { name: "worker01", address: "192.168.10.21", role: "worker" },
+];
 
 describe("config validation: each bad config gets its exact sentence", () => {
     const cases: [string, RawConfig, string][] = [
@@ -36,8 +42,17 @@ describe("config validation: each bad config gets its exact sentence", () => {
         ["bad node name", withHosts([cp, { ...w1, name: "Worker_01" }]), 'hosts[1].name "Worker_01" is not a valid node name: use lowercase letters, digits and \'-\', at most 63 characters, starting and ending with a letter or digit.'],
         ["missing role", withHosts([cp, { name: "worker01", address: "192.168.10.12" }]), 'hosts[1].role is missing: set "control-plane" or "worker".'],
         ["unknown role", withHosts([cp, { ...w1, role: "master" }]), 'hosts[1].role is "master"; it must be "control-plane" or "worker".'],
-        ["no control plane", withHosts([w1]), "hosts has no control-plane host: set role: control-plane on exactly one host."],
-        ["two control planes", withHosts([cp, { ...w1, role: "control-plane" }]), "hosts has 2 control-plane hosts (master01, worker01); this version builds exactly one control plane: set role: worker on all but one."],
+        ["no control plane", withHosts([w1]), "hosts has no control-plane host: set role: control-plane on one host (or on 3 or 5 for high availability)."],
+        ["an even number of control planes", withHosts([cp, { ...w1, role: "control-plane" }]), "hosts has 2 control-plane hosts (master01, worker01): etcd needs a majority of members, so 2 tolerate no more failures than 1; use an odd number (1, 3 or 5)."],
+        ["HA without an endpoint", withHosts(threeCps), 'controlPlaneEndpoint is not set: with loadBalancer "keepalived-haproxy" it must be the virtual IP and port, e.g. 192.168.10.100:8443.'],
+        ["HA without a load balancer", withHosts(threeCps, { loadBalancer: "none", controlPlaneEndpoint: "192.168.10.100:6443" }), 'loadBalancer is "none" but hosts has 3 control planes: set loadBalancer to "keepalived-haproxy", "kube-vip" or "external" so one endpoint reaches all of them.'],
+        ["VIP on a host", withHosts(threeCps, { controlPlaneEndpoint: "192.168.10.12:8443" }), "controlPlaneEndpoint's virtual IP 192.168.10.12 is master02's address: choose a free address in the hosts' subnet that no host uses."],
+        ["VIP in the pod CIDR", withHosts(threeCps, { controlPlaneEndpoint: "10.244.0.10:8443" }), "controlPlaneEndpoint's virtual IP 10.244.0.10 lies in podCidr 10.244.0.0/16: choose a free address in the hosts' subnet."],
+        ["haproxy on the API server's port", withHosts(threeCps, { controlPlaneEndpoint: "192.168.10.100:6443" }), 'controlPlaneEndpoint "192.168.10.100:6443" uses port 6443, which the API server itself holds on every control plane: give haproxy another port, e.g. 192.168.10.100:8443.'],
+        ["kube-vip with a DNS name", withHosts(threeCps, { loadBalancer: "kube-vip", controlPlaneEndpoint: "api.example.com:6443" }), 'controlPlaneEndpoint "api.example.com:6443" must use the virtual IP address (not a name) with loadBalancer "kube-vip", which holds that address on a control plane.'],
+        ["kube-vip on another port", withHosts(threeCps, { loadBalancer: "kube-vip", controlPlaneEndpoint: "192.168.10.100:8443" }), 'controlPlaneEndpoint "192.168.10.100:8443" uses port 8443, but kube-vip only moves the address to the API server\'s own port: use 192.168.10.100:6443.'],
+        ["unknown load balancer", withHosts(threeCps, { loadBalancer: "nginx", controlPlaneEndpoint: "192.168.10.100:8443" }), 'loadBalancer is "nginx"; it must be one of "keepalived-haproxy", "kube-vip", "external", "none".'],
+        ["bad router id", { ...good(), virtualRouterId: 300 }, "virtualRouterId is 300, outside 1-255: VRRP router ids are 1-255; pick one no other VRRP group on this network uses."],
         ["malformed pod CIDR", { ...good(), podCidr: "10.244.0.0" }, 'podCidr "10.244.0.0" is not an IPv4 CIDR: write it as address/prefix, e.g. 10.244.0.0/16.'],
         ["CIDR with host bits", { ...good(), serviceCidr: "10.96.0.1/12" }, 'serviceCidr "10.96.0.1/12" has host bits set: did you mean 10.96.0.0/12?'],
         ["pod and service CIDR overlap", { ...good(), podCidr: "10.96.0.0/16" }, "podCidr 10.96.0.0/16 and serviceCidr 10.96.0.0/12 overlap: choose ranges that do not overlap, e.g. 10.244.0.0/16 and 10.96.0.0/12."],
@@ -123,6 +138,24 @@ describe("config validation: accepted forms", () => {
     test("Flannel gets its own default version and chart repository", () => {
         const spec = parseClusterConfig({ ...good(), cni: "flannel" });
         expect(spec.cni).toEqual({ plugin: "flannel", version: "v0.28.9", source: "https://flannel-io.github.io/flannel/" });
+    });
+
+    test("three control planes behind keepalived + haproxy: the VIP and port 8443 by default", () => {
+        const spec = parseClusterConfig(withHosts(threeCps, { controlPlaneEndpoint: "192.168.10.100" }));
+        expect(spec.controlPlaneEndpoint).toBe("192.168.10.100:8443");
+        expect(spec.ha).toEqual({ loadBalancer: "keepalived-haproxy", vip: "192.168.10.100", endpointPort: 8443, virtualRouterId: 51 });
+    });
+
+    test("kube-vip keeps port 6443; an external load balancer may be a DNS name", () => {
+        expect(parseClusterConfig(withHosts(threeCps, { loadBalancer: "kube-vip", controlPlaneEndpoint: "192.168.10.100" })).controlPlaneEndpoint).toBe("192.168.10.100:6443");
+        const ext = parseClusterConfig(withHosts(threeCps, { loadBalancer: "external", controlPlaneEndpoint: "k8s-api.example.com" }));
+        expect(ext.controlPlaneEndpoint).toBe("k8s-api.example.com:6443");
+        expect(ext.ha.vip).toBeUndefined();
+    });
+
+    test("one control plane may already sit behind a VIP, so control planes can be added later", () => {
+        const spec = parseClusterConfig({ ...good(), loadBalancer: "keepalived-haproxy", controlPlaneEndpoint: "192.168.10.100:8443" });
+        expect(spec.ha.vip).toBe("192.168.10.100");
     });
 
     test("an empty bastion object (the Pulumi.yaml default) means no bastion", () => {

@@ -50,7 +50,7 @@ describe("dev stack under mocks: what runs where, in which order", () => {
         const address: Record<string, string> = { master01: "192.168.10.11", worker01: "192.168.10.12", worker02: "192.168.10.13" };
         for (const r of remoteSteps(run)) {
             const s = stepOf(String(r.inputs.create));
-            const runsOnControlPlane = ["control-plane-init", "read-kubeconfig", "ca-hash", "join-token", "node-remove", "wait-nodes-ready"].includes(s.step);
+            const runsOnControlPlane = ["control-plane-init", "read-kubeconfig", "ca-hash", "join-token", "node-remove", "wait-nodes-ready", "certs"].includes(s.step);
             expect({ name: r.name, host: r.inputs.connection.host }).toEqual({ name: r.name, host: address[s.host] });
             if (runsOnControlPlane) expect({ name: r.name, host: s.host }).toEqual({ name: r.name, host: "master01" });
             expect(r.inputs.connection.user).toBe("root");
@@ -141,7 +141,13 @@ describe("dev stack under mocks: what runs where, in which order", () => {
         const ready = step("master01", "wait-nodes-ready");
         const inst = run.resources.find((r) => r.type === "kubernetes:operator.tigera.io/v1:Installation")!;
         expect(dependsOn(ready, inst)).toBe(true);
-        for (const w of ["worker01", "worker02"]) expect(dependsOn(ready, step(w, "worker-join"))).toBe(true);
+        expect(String(ready.inputs.create)).toContain("KC_NODES='master01'");
+        // Each worker's registration waits until its Node is Ready; the gate waits for all of them.
+        for (const w of ["worker01", "worker02"]) {
+            const reg = remoteSteps(run).find((r) => stepOf(String(r.inputs.create)).step === "node-remove" && String(r.inputs.create).includes(`KC_NODE='${w}'`))!;
+            expect(String(reg.inputs.create)).toContain("KC_READY_TIMEOUT='10m'");
+            expect(dependsOn(ready, reg)).toBe(true);
+        }
         for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"]) {
             const r = run.resources.find((x) => x.type === type)!;
             expect(dependsOn(r, ready)).toBe(true);
@@ -256,7 +262,7 @@ describe("dev stack under mocks: triggers", () => {
     test("steps with an undo (init, join, token, registration) have no triggers: a change updates them in place instead of resetting a node", () => {
         for (const r of remoteSteps(run)) {
             if (r.inputs.delete !== undefined) expect({ name: r.name, triggers: r.inputs.triggers }).toEqual({ name: r.name, triggers: undefined });
-            else expect({ name: r.name, n: (r.inputs.triggers ?? []).length }).toEqual({ name: r.name, n: 1 });
+            else expect({ name: r.name, hash: /^[0-9a-f]{16}$/.test(String((r.inputs.triggers ?? [])[0])) }).toEqual({ name: r.name, hash: true });
         }
     });
 });

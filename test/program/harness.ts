@@ -16,7 +16,7 @@ export async function runProgram(opts: MockOptions): Promise<ProgramRun> {
         }
         try {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const program = require("../../index") as Record<string, unknown>;
+            const program = require("../../index") as Parameters<typeof collect>[1];
             started = collect(pulumi, program, rec);
         } catch (e) {
             started = Promise.reject(e);

@@ -1,5 +1,5 @@
 import { renderInitConfig, renderJoinConfig, kubeadmApiVersion, endpointHost, extraArgs } from "../../components/render";
-import { makeSpec, version } from "../fixtures/spec";
+import { makeHaSpec, makeSpec, version } from "../fixtures/spec";
 import { docOfKind, parseDocs } from "./helpers";
 
 const join = {
@@ -192,8 +192,24 @@ describe("renderJoinConfig", () => {
         expect(() => renderJoinConfig(spec133, worker1, { ...join, caCertHash: "md5:abc" })).toThrow(/CA hash for worker01/);
     });
 
-    test("refuses a control plane", () => {
-        expect(() => renderJoinConfig(spec133, master, join)).toThrow("host master01 has role control-plane");
+    test("refuses a control plane without a certificate key, and a worker with one", () => {
+        expect(() => renderJoinConfig(spec133, master, join)).toThrow("control plane master01 joins with a certificate key; pass certificateKey");
+        expect(() => renderJoinConfig(spec133, spec133.hosts[1], { ...join, certificateKey: "ab".repeat(32) })).toThrow("worker worker01 must not get the certificate key");
+    });
+});
+
+describe("control-plane join configuration (HA)", () => {
+    const ha = makeHaSpec();
+    const m2 = ha.hosts[1];
+    const cpJoin = { ...join, apiServerEndpoint: "192.168.10.100:8443", certificateKey: "0f".repeat(32) };
+    test.each([["1.30.14", "kubeadm.k8s.io/v1beta3"], ["1.33.5", "kubeadm.k8s.io/v1beta4"]])("%s: controlPlane section with its own advertise address and the certificate key", (v, api) => {
+        const doc = docOfKind(renderJoinConfig({ ...ha, kubernetesVersion: version(v) }, m2, cpJoin), "JoinConfiguration");
+        expect(doc.apiVersion).toBe(api);
+        expect(doc.controlPlane).toEqual({ localAPIEndpoint: { advertiseAddress: "192.168.10.12", bindPort: 6443 }, certificateKey: "0f".repeat(32) });
+        expect(doc.discovery.bootstrapToken.apiServerEndpoint).toBe("192.168.10.100:8443");
+    });
+    test("a malformed certificate key is refused without printing it", () => {
+        expect(() => renderJoinConfig(ha, m2, { ...cpJoin, certificateKey: "nothex" })).toThrow("the certificate key for master02 is not 64 hex digits");
     });
 });
 

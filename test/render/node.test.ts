@@ -7,7 +7,7 @@ import {
     renderSysctl,
 } from "../../components/render";
 import { HostSpec } from "../../components/config/spec";
-import { makeSpec } from "../fixtures/spec";
+import { makeHaSpec, makeSpec } from "../fixtures/spec";
 
 const spec = makeSpec();
 const [master, worker1, worker2] = spec.hosts;
@@ -116,6 +116,34 @@ describe("firewallRules", () => {
 
     test("IP-in-IP is protocol number 4, never the name ipip (= 94 in /etc/protocols)", () => {
         expect(firewallRules(spec, master).protocols).not.toContain("ipip");
+    });
+
+    test("keepalived + haproxy: control planes open the endpoint port and VRRP (protocol 112); workers do not", () => {
+        const ha = makeHaSpec();
+        const [m1, , , w1] = ha.hosts;
+        expect(firewallRules(ha, m1)).toEqual({
+            tcp: ["6443", "2379-2380", "10250", "10257", "10259", "30000-32767", "179", "5473", "8443"],
+            udp: ["4789"],
+            protocols: ["4", "112"],
+            trustedCidrs: ["10.244.0.0/16", "10.96.0.0/12"],
+        });
+        expect(firewallRules(ha, w1)).toEqual(firewallRules(spec, worker1));
+        expect(firewallRules(ha, m1).protocols).not.toContain("vrrp");
+    });
+
+    test("kube-vip: nothing more on 6443; another endpoint port is opened on control planes", () => {
+        const kubeVip = (endpointPort: number) =>
+            makeHaSpec({ controlPlaneEndpoint: `192.168.10.100:${endpointPort}`, ha: { loadBalancer: "kube-vip", vip: "192.168.10.100", endpointPort, virtualRouterId: 51 } });
+        const m1 = kubeVip(6443).hosts[0];
+        expect(firewallRules(kubeVip(6443), m1)).toEqual(firewallRules(spec, master));
+        expect(firewallRules(kubeVip(7443), m1).tcp).toEqual([...firewallRules(spec, master).tcp, "7443"]);
+        expect(firewallRules(kubeVip(7443), m1).protocols).toEqual(["4"]);
+        expect(firewallRules(kubeVip(7443), kubeVip(7443).hosts[3]).tcp).not.toContain("7443");
+    });
+
+    test("an external load balancer opens nothing more", () => {
+        const ext = makeHaSpec({ controlPlaneEndpoint: "api.example.com:6443", ha: { loadBalancer: "external", endpointPort: 6443, virtualRouterId: 51 } });
+        expect(firewallRules(ext, ext.hosts[0])).toEqual(firewallRules(spec, master));
     });
 });
 
