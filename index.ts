@@ -1,7 +1,7 @@
 // kubeadm-cluster: reads the stack config, builds the cluster, exports its outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { KubeadmCluster } from "./components/cluster";
-import { controlPlaneChangeProblem, upgradePathProblem } from "./components/cluster/upgradePath";
+import { addedDuringUpgradeProblem, controlPlaneChangeProblem, upgradePathProblem } from "./components/cluster/upgradePath";
 import { ConfigError } from "./components/config/validate";
 import { loadClusterConfig, rawStackConfig } from "./components/config/load";
 
@@ -22,6 +22,7 @@ export = async () => {
     const problems = [
         upgradePathProblem(previous.version, config.spec.kubernetesVersion),
         controlPlaneChangeProblem(previous.nodes, config.spec.hosts),
+        addedDuringUpgradeProblem(previous.version, config.spec.kubernetesVersion, previous.nodes, config.spec.hosts),
     ].filter((p): p is string => p !== undefined);
     if (problems.length > 0) throw new ConfigError(problems);
 

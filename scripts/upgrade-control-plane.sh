@@ -9,31 +9,51 @@
 # cluster, or when the cluster and this node's kubelet are at the target already.
 
 readonly UPGRADING=$STATE_DIR/upgrading
+readonly MANIFESTS=/etc/kubernetes/manifests
 # How long the API server gets to answer (e.g. just after a reboot), and the node to come back.
 readonly API_WAIT_SECONDS=180
 readonly READY_SECONDS=300
 
-# read_versions: CM_VERSION (kubeadm-config), SERVER_VERSION (the API server), KUBELET_VERSION
-# (this node's package) and MARKER (the version whose node part is under way, "" for none).
+# manifest_version: the version of this host's kube-apiserver static pod (its image tag), which
+# kubeadm upgrade apply moves; "" when unreadable.
+manifest_version() {
+    [[ -r $MANIFESTS/kube-apiserver.yaml ]] || return 0
+    sed -n -E '/^[[:space:]]*image:.*kube-apiserver:v?[0-9]/{s/.*kube-apiserver:v?([0-9]+\.[0-9]+\.[0-9]+).*/\1/p;q;}' \
+        "$MANIFESTS/kube-apiserver.yaml"
+}
+
+# read_versions: CM_VERSION (kubeadm-config), LOCAL_VERSION (this host's API server manifest),
+# SERVER_VERSION (the API server answering, maybe another control plane's behind a load
+# balancer), KUBELET_VERSION (this node's package) and MARKER (the version whose node part is under
+# way, "" for none).
 read_versions() {
-    CM_VERSION=$(configmap_version)
+    CM_VERSION=$(configmap_version "$ADMIN_CONF")
+    LOCAL_VERSION=$(manifest_version)
     SERVER_VERSION=$(server_version "$ADMIN_CONF")
     KUBELET_VERSION=$(pkg_version kubelet)
     MARKER=""
     if [[ -f $UPGRADING ]]; then MARKER=$(head -n 1 "$UPGRADING"); fi
 }
 
-# cluster_at_target: kubeadm upgrade apply has finished: kubeadm-config and the API server agree.
-cluster_at_target() { [[ $CM_VERSION == "$WANT" && $SERVER_VERSION == "$WANT" ]]; }
+# cluster_at_target: kubeadm upgrade apply has finished: kubeadm-config says the target and so does
+# this host's API server (its manifest; the API server's answer when the manifest has no version).
+cluster_at_target() {
+    [[ $CM_VERSION == "$WANT" ]] || return 1
+    if [[ -n $LOCAL_VERSION ]]; then
+        [[ $LOCAL_VERSION == "$WANT" ]]
+    else
+        [[ $SERVER_VERSION == "$WANT" ]]
+    fi
+}
 
 # node_part_needed: this node's kubelet is not at the target yet, or moving it was cut short.
 node_part_needed() { [[ $KUBELET_VERSION != "$WANT" || $MARKER == "$WANT" ]]; }
 
 check_path() {
     local v problem
-    [[ -n $CM_VERSION || -n $SERVER_VERSION ]] ||
+    [[ -n $CM_VERSION || -n $LOCAL_VERSION || -n $SERVER_VERSION ]] ||
         die "cannot read the cluster's version on $KC_HOST (the kubeadm-config ConfigMap and 'kubectl version' both failed): check the API server there ('kubectl --kubeconfig $ADMIN_CONF get --raw=/readyz'), then run pulumi up again"
-    for v in $CM_VERSION $SERVER_VERSION; do
+    for v in $CM_VERSION $LOCAL_VERSION $SERVER_VERSION; do
         problem=$(version_change_problem "$v" "$WANT")
         [[ -z $problem ]] || die "$problem"
     done
@@ -118,7 +138,7 @@ main() {
         return 0
     fi
     check_path
-    log "upgrading the cluster from ${CM_VERSION:-$SERVER_VERSION} to $WANT"
+    log "upgrading the cluster from ${CM_VERSION:-${LOCAL_VERSION:-$SERVER_VERSION}} to $WANT"
     write_file "$KUBE_REPO_FILE" 0644 < <(printf '%s' "$DECODED")
     kube_packages_at "$WANT" kubeadm
     if cluster_at_target; then

@@ -8,17 +8,19 @@
 readonly KUBELET_CONF=/etc/kubernetes/kubelet.conf
 readonly UPGRADING=$STATE_DIR/upgrading
 
-# check_control_plane: the kubelet may not be newer than the API server, so the control plane
-# must be at the target first (asked with the kubelet's own credentials; skipped when that fails).
+# check_control_plane: the kubelet may not be newer than the API server, so kubeadm upgrade apply
+# must have moved the cluster to the target first. Asked from the kubeadm-config ConfigMap with the
+# kubelet's own credentials (the API servers behind a load balancer may differ during an upgrade);
+# skipped when that fails.
 check_control_plane() {
-    local server
-    server=$(server_version "$KUBELET_CONF")
-    if [[ -z $server ]]; then
-        log "could not read the API server's version through $KUBELET_CONF; going on"
+    local cluster
+    cluster=$(configmap_version "$KUBELET_CONF")
+    if [[ -z $cluster ]]; then
+        log "could not read the cluster's version (kubeadm-config) through $KUBELET_CONF; going on"
         return 0
     fi
-    [[ $(version_cmp "$server" "$WANT") != -1 ]] ||
-        die "the control plane runs $server, older than $WANT: a kubelet may not be newer than the API server, so upgrade-control-plane must finish first; run pulumi up again"
+    [[ $(version_cmp "$cluster" "$WANT") != -1 ]] ||
+        die "the cluster is at $cluster, older than $WANT: a kubelet may not be newer than the API server, so upgrade-control-plane must finish first; run pulumi up again"
 }
 
 main() {

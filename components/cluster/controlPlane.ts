@@ -16,6 +16,11 @@ export interface ControlPlaneArgs {
     after: pulumi.Resource[];
     /** With a load balancer: the key init encrypts the uploaded certificates with (secret). */
     certificateKey?: pulumi.Output<string>;
+    /**
+     * What rewrites admin.conf after init (an upgrade, a certificate renewal): the kubeconfig is
+     * read after it. A promise, because those resources are created after this component.
+     */
+    kubeconfigAfter?: Promise<pulumi.Resource[]>;
 }
 
 export class ControlPlane extends pulumi.ComponentResource {
@@ -42,10 +47,18 @@ export class ControlPlane extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: args.after },
         );
+        const rewriters: Promise<pulumi.Resource[]> = args.kubeconfigAfter ?? Promise.resolve([]);
+        const kubeconfigDeps: Promise<pulumi.Input<pulumi.Resource>[]> = rewriters.then((r) => [this.init, ...r]);
         const kubeconfigStep = remoteStep(
             `${name}-kubeconfig`,
-            { ...base, step: "read-kubeconfig", secretStdout: true },
-            { parent: this, dependsOn: [this.init] },
+            // Read again after an upgrade or a certificate renewal, which rewrite admin.conf.
+            {
+                ...base,
+                step: "read-kubeconfig",
+                secretStdout: true,
+                extraTriggers: [spec.kubernetesVersion.full, String(spec.certificateRenewal)],
+            },
+            { parent: this, dependsOn: kubeconfigDeps },
         );
         this.kubeconfig = pulumi.secret(kubeconfigStep.stdout);
         const caHashStep = remoteStep(

@@ -110,9 +110,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             }
             ready.set(h.name, after);
         }
+        // The kubeconfig is read once whatever rewrites admin.conf (upgrade, renewal) has run;
+        // those are created further down, so the dependency is handed over as a promise.
+        let kubeconfigAfter: (r: pulumi.Resource[]) => void = () => undefined;
         const controlPlane = new ControlPlane(
             `${name}-control-plane`,
-            { spec, host: cpHost, after: ready.get(cpSpec.name)!, certificateKey },
+            {
+                spec,
+                host: cpHost,
+                after: ready.get(cpSpec.name)!,
+                certificateKey,
+                kubeconfigAfter: new Promise<pulumi.Resource[]>((resolve) => (kubeconfigAfter = resolve)),
+            },
             parent,
         );
         let previousCp: pulumi.Resource = controlPlane.init;
@@ -144,8 +153,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                   parent,
               ).done
             : [];
-        const certificates = new Certificates(`${name}-certificates`, { spec, controlPlane, today: args.today }, parent);
+        const certificates = new Certificates(`${name}-certificates`, { spec, controlPlane, today: args.today, after: upgraded }, parent);
         this.certificateExpiry = certificates.expiry;
+        kubeconfigAfter([...upgraded, ...(spec.certificateRenewal ? [certificates.check] : [])]);
         if (spec.etcdBackup.enabled) new EtcdBackup(`${name}-etcd-backup`, { spec, controlPlane }, parent);
 
         this.kubeconfig = controlPlane.kubeconfig;

@@ -14,6 +14,8 @@ export interface CertificatesArgs {
     controlPlane: ControlPlane;
     /** Today's date (YYYY-MM-DD): the check re-runs on the first `pulumi up` of each day. */
     today: string;
+    /** What must finish first (an upgrade: a renewal restarts the API server). */
+    after: pulumi.Resource[];
 }
 
 export interface CertificateExpiry {
@@ -44,7 +46,7 @@ export class Certificates extends pulumi.ComponentResource {
         this.check = remoteStep(
             `${name}-check`,
             { step: "certs", host: cp.spec, connection: cp.connection, params: certsParams(args.spec), extraTriggers: [args.today] },
-            { parent: this, dependsOn: [args.controlPlane.init] },
+            { parent: this, dependsOn: [args.controlPlane.init, ...args.after] },
         );
         this.expiry = this.check.stdout.apply(parseCertificateExpiry);
         this.registerOutputs({ expiry: this.expiry });

@@ -54,3 +54,12 @@ export function controlPlaneChangeProblem(deployedNodes: unknown, hosts: { name:
     }
     return undefined;
 }
+
+/** A node added in the same run as an upgrade would install the new kubelet and fail to join the old control plane. */
+export function addedDuringUpgradeProblem(deployedVersion: string | undefined, target: KubernetesVersion, deployedNodes: unknown, hosts: { name: string }[]): string | undefined {
+    if (!isUpgrade(deployedVersion, target) || !Array.isArray(deployedNodes)) return undefined;
+    const before = new Set(deployedNodes.map((n) => (n as { name?: unknown })?.name));
+    const added = hosts.filter((h) => !before.has(h.name)).map((h) => h.name);
+    if (added.length === 0) return undefined;
+    return `hosts adds ${added.join(", ")} in the same pulumi up as the upgrade from ${deployedVersion} to ${target.full}: upgrade first, then add the new hosts in a second pulumi up (or add them at ${deployedVersion} first).`;
+}

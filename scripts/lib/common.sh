@@ -514,11 +514,13 @@ server_version() {
         sed -n -E 's/.*"serverVersion"[^}]*"gitVersion"[[:space:]]*:[[:space:]]*"v?([0-9]+\.[0-9]+\.[0-9]+)[^"]*".*/\1/p'
 }
 
-# configmap_version: kubernetesVersion of the kubeadm-config ConfigMap (1.35.9), which kubeadm
-# init and kubeadm upgrade apply write; "" when unreadable.
+# configmap_version [KUBECONFIG]: kubernetesVersion of the kubeadm-config ConfigMap (1.35.9), which
+# kubeadm init and kubeadm upgrade apply write (nodes may read it), through KUBECONFIG (default
+# admin.conf); "" when unreadable.
 configmap_version() {
     local out
-    out=$(kube_query -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}') || true
+    out=$(timeout 30 kubectl --kubeconfig "${1:-$ADMIN_CONF}" --request-timeout=20s -n kube-system get configmap kubeadm-config \
+        -o jsonpath='{.data.ClusterConfiguration}' 2>/dev/null) || true
     printf '%s\n' "$out" | sed -n -E '/^kubernetesVersion:/{s/^kubernetesVersion:[[:space:]]*["'"'"']?v?([0-9]+\.[0-9]+\.[0-9]+).*/\1/p;q;}'
 }
 
@@ -527,7 +529,7 @@ configmap_version() {
 cluster_version() {
     local v
     v=$(server_version "$ADMIN_CONF")
-    [[ -n $v ]] || v=$(configmap_version)
+    [[ -n $v ]] || v=$(configmap_version "$ADMIN_CONF")
     printf '%s\n' "$v"
 }
 

@@ -124,6 +124,21 @@ describe("upgrade: one minor at a time, control plane first, then worker by work
         expect(repo).toContain("v1.35/rpm/");
     });
 
+    test("after an upgrade the kubeconfig is read again and the certificates checked, once the whole chain is done", async () => {
+        const run = await runProgram({ ...dev(), deployedOutputs: { kubernetesVersion: "1.34.3" } });
+        const kubeconfig = stepOn(run, "master01", "read-kubeconfig")[0];
+        expect(run.dependsOn(kubeconfig.name, "dev-upgrade-1.35.9-worker02-uncordon")).toBe(true);
+        expect(kubeconfig.inputs.triggers).toContain("1.35.9");
+        expect(run.dependsOn(stepOn(run, "master01", "certs")[0].name, "dev-upgrade-1.35.9-worker02-uncordon")).toBe(true);
+    });
+
+    test("adding a host in the same run as an upgrade is refused", async () => {
+        const nodes = baseHosts();
+        await expect(
+            runProgram({ ...dev({ hosts: [...nodes, worker03] }), deployedOutputs: { kubernetesVersion: "1.34.3", nodes } }),
+        ).rejects.toThrow("hosts adds worker03 in the same pulumi up as the upgrade from 1.34.3 to 1.35.9: upgrade first, then add the new hosts in a second pulumi up (or add them at 1.34.3 first).");
+    });
+
     test("upgradeBatchSize 2: both workers are drained together after the control plane", async () => {
         const run = await runProgram({ ...dev({ upgradeBatchSize: 2 }), deployedOutputs: { kubernetesVersion: "1.34.3" } });
         expect(run.dependsOn("dev-upgrade-1.35.9-worker02-drain", "dev-upgrade-1.35.9-worker01-uncordon")).toBe(false);

@@ -147,10 +147,12 @@ kubeadm)
         if fail_once apply; then
             # Cut after the static pods were upgraded, before kubeadm-config was written.
             echo "$v" >"$S/server"
+            sed -i -E "s#(kube-apiserver):v[0-9.]+#\\1:v$v#" "$KCS_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
             echo "[upgrade/apply] FATAL: context deadline exceeded" >&2
             exit 1
         fi
         echo "$v" >"$S/server"
+        sed -i -E "s#(kube-apiserver):v[0-9.]+#\\1:v$v#" "$KCS_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
         echo "$v" >"$S/cm"
         # kubeadm renews the certificates, admin.conf's among them.
         echo "admin.conf renewed for v$v" >"$KCS_ROOT/etc/kubernetes/admin.conf"

@@ -153,6 +153,30 @@ E
     [ ! -e "$ROOT/etc/kubeadm-cluster/upgrading" ]
 }
 
+@test "upgrade-control-plane: this host's API server manifest, not a load-balanced answer, tells whether apply is done" {
+    cluster_at 1.35.9 cp1
+    installed 1.34.2 kubelet kubectl
+    echo "True v1.34.2" >"$S/nodes/cp1"
+    printf 'spec:\n  containers:\n  - command:\n    - kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.35.9\n' \
+        >"$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
+    echo 1.34.2 >"$S/server" # another control plane answered
+    step upgrade-control-plane
+    [ "$status" -eq 0 ]
+    [[ $stderr == *"kubeadm upgrade apply v1.35.9 is done already"* ]]
+    [ "$(grep -c 'kubeadm upgrade' "$CALLS")" = 0 ]
+
+    # The manifest still at the old version: apply runs (and moves it), whatever answered.
+    new_host
+    cluster_at 1.34.2 cp1
+    printf '    image: registry.k8s.io/kube-apiserver:v1.34.2\n' >"$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
+    echo 1.35.9 >"$S/cm"
+    echo 1.35.9 >"$S/server"
+    step upgrade-control-plane
+    [ "$status" -eq 0 ]
+    grep -qx 'kubeadm upgrade apply v1.35.9 -y' "$CALLS"
+    grep -q 'kube-apiserver:v1.35.9' "$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
+}
+
 @test "upgrade-control-plane: an API server that does not answer is an error naming where to look" {
     cluster_at 1.34.2 cp1
     rm "$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
@@ -234,12 +258,18 @@ E
 
 @test "upgrade-node: refused while the control plane is older than the target" {
     worker_at 1.34.2
-    echo 1.34.2 >"$S/server"
+    echo 1.34.2 >"$S/cm"
     : >"$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
     step upgrade-node
     [ "$status" -eq 1 ]
-    [[ $stderr == *"[testhost] ERROR: the control plane runs 1.34.2, older than 1.35.9: a kubelet may not be newer than the API server, so upgrade-control-plane must finish first; run pulumi up again"* ]]
+    [[ $stderr == *"[testhost] ERROR: the cluster is at 1.34.2, older than 1.35.9: a kubelet may not be newer than the API server, so upgrade-control-plane must finish first; run pulumi up again"* ]]
+    grep -qx "kubectl --kubeconfig /etc/kubernetes/kubelet.conf --request-timeout=20s -n kube-system get configmap kubeadm-config -o jsonpath={.data.ClusterConfiguration}" "$CALLS"
     [ -z "$(changing_calls)" ]
+
+    # Once kubeadm-config says the target, the node goes on.
+    echo 1.35.9 >"$S/cm"
+    step upgrade-node
+    [ "$status" -eq 0 ]
 }
 
 # --- node-maintenance -------------------------------------------------------------------------
