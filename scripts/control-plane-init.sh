@@ -2,10 +2,15 @@
 # Step control-plane-init: `kubeadm init --config` on the first control plane, once.
 #   create: validates the config, pulls the images, runs kubeadm init (after resetting a half-done
 #           earlier attempt), deletes the bootstrap token init made (joins use their own short-lived
-#           tokens) and copies admin.conf to /root/.kube/config.
+#           tokens) and copies admin.conf to /root/.kube/config. With KC_UPLOAD_CERTS=true init also
+#           uploads the control-plane certificates, encrypted with KC_CERTIFICATE_KEY, for the other
+#           control planes to join with. A kube-vip static pod is pointed at super-admin.conf while
+#           init runs and at admin.conf once it is done.
 #   delete: kubeadm reset and cleanup of what Kubernetes and the CNI left.
 
 readonly INIT_CONFIG=$STATE_DIR/kubeadm-init.yaml
+# The same with the certificate key (KC_UPLOAD_CERTS=true): exists only while kubeadm init runs.
+readonly INIT_UPLOAD_CONFIG=$STATE_DIR/kubeadm-init-upload.yaml
 # Written after a successful init: from then on this node is never reset automatically.
 readonly INIT_DONE=$STATE_DIR/init-done
 # How long an initialised control plane gets to answer (e.g. just after a reboot).
@@ -30,17 +35,9 @@ check_state() {
             wait_for_api 60 && return 0
         fi
         log "found a half-done kubeadm init (files in /etc/kubernetes, API server not answering): resetting it first"
-        reset_node "$KC_CRI_SOCKET"
+        reset_half_done "$KC_CRI_SOCKET"
     fi
     INIT_STATE=fresh
-}
-
-ensure_root_kubeconfig() {
-    [[ -e /root/.kube/config ]] && return 0
-    mkdir -p /root/.kube
-    chmod 0700 /root/.kube
-    install -m 0600 "$ADMIN_CONF" /root/.kube/config
-    log "copied $ADMIN_CONF to /root/.kube/config"
 }
 
 token_list() { kubeadm token list --kubeconfig "$ADMIN_CONF" 2>/dev/null; }
@@ -58,19 +55,66 @@ delete_foreign_tokens() {
     done < <(awk '$1 ~ /^[a-z0-9]+\.[a-z0-9]+$/ && index($0, "kubeadm-cluster") == 0 { print substr($1, 1, index($1, ".") - 1) }' <<<"$list")
 }
 
+# with_certificate_key: the init configuration on stdin with `certificateKey: <KC_CERTIFICATE_KEY>`
+# in its InitConfiguration document. kubeadm refuses --certificate-key next to --config (only
+# --upload-certs, --ignore-preflight-errors, --skip-* and a few more may be mixed with it), so the
+# key goes into the file; awk reads it from the environment, never from a command line.
+with_certificate_key() {
+    awk '
+        BEGIN { kind = "^kind:[[:space:]]*[\"'\'']?InitConfiguration[\"'\'']?[[:space:]]*$" }
+        function flush(i) {
+            for (i = 1; i <= n; i++) {
+                if (init && lines[i] ~ /^certificateKey:/) continue
+                print lines[i]
+                if (init && lines[i] ~ kind) print "certificateKey: \"" ENVIRON["KC_CERTIFICATE_KEY"] "\""
+            }
+            n = 0
+            init = 0
+        }
+        /^---/ { flush(); print; next }
+        { lines[++n] = $0; if ($0 ~ kind) init = 1 }
+        END { flush() }'
+}
+
+# upload_config: writes $INIT_UPLOAD_CONFIG (0600, removed however the step ends): the init
+# configuration with the certificate key.
+upload_config() {
+    local content
+    content=$(printf '%s' "$DECODED" | with_certificate_key && printf x)
+    content=${content%x}
+    [[ $(grep -c '^certificateKey:' <<<"$content" || true) == 1 ]] ||
+        die "the kubeadm configuration sent to $KC_HOST has no InitConfiguration document to put the certificate key in: the program that rendered it has a bug"
+    CLEANUP_FILES+=("$INIT_UPLOAD_CONFIG")
+    write_file "$INIT_UPLOAD_CONFIG" 0600 < <(printf '%s' "$content")
+}
+
 init_cluster() {
+    local config=$INIT_CONFIG upload=()
     mkdir -p "$STATE_DIR"
     chmod 0700 "$STATE_DIR"
     write_file "$INIT_CONFIG" 0600 < <(printf '%s' "$DECODED")
-    run kubeadm config validate --config "$INIT_CONFIG" ||
+    if [[ $UPLOAD_CERTS == true ]]; then
+        upload_config
+        config=$INIT_UPLOAD_CONFIG
+        upload=(--upload-certs)
+    fi
+    run_redacted kubeadm config validate --config "$config" ||
         die "kubeadm rejects the configuration in $INIT_CONFIG on $KC_HOST (see above): the program that rendered it has a bug, or kubeadm is not the expected version"
     log "pulling the control-plane images"
     retry 3 run kubeadm config images pull --config "$INIT_CONFIG" ||
         die "could not pull the control-plane images on $KC_HOST (see above): check imageRepository, the registry mirrors and the network"
-    log "running kubeadm init (up to 15 minutes)"
-    run_redacted timeout 15m kubeadm init --config "$INIT_CONFIG" \
+    # kube-vip must hold the virtual IP while init runs, with the only kubeconfig that has its
+    # rights from the start (a manifest left pointing at admin.conf would keep the VIP down).
+    kube_vip_use admin.conf super-admin.conf
+    if [[ $UPLOAD_CERTS == true ]]; then
+        log "running kubeadm init (up to 15 minutes); it uploads the control-plane certificates, encrypted with the certificate key, for the other control planes to join with (they expire after two hours; each join uploads them again)"
+    else
+        log "running kubeadm init (up to 15 minutes)"
+    fi
+    run_redacted timeout 15m kubeadm init --config "$config" ${upload[@]+"${upload[@]}"} \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm init failed on $KC_HOST (see above); the next run resets this half-done init and tries again. 'journalctl -u kubelet' and 'crictl ps -a' there show why the control plane did not come up"
+    rm -f "$INIT_UPLOAD_CONFIG"
     write_file "$INIT_DONE" 0644 <<<"initialised by kubeadm-cluster"
     delete_foreign_tokens
     log "control plane initialised"
@@ -84,6 +128,10 @@ main() {
         return 0
     fi
     require KC_KUBEADM_CONFIG_B64 KC_CRI_SOCKET
+    UPLOAD_CERTS=${KC_UPLOAD_CERTS:-false}
+    [[ $UPLOAD_CERTS == true || $UPLOAD_CERTS == false ]] ||
+        die "parameter KC_UPLOAD_CERTS must be true or false (got '$UPLOAD_CERTS'): the program that sent this step has a bug"
+    if [[ $UPLOAD_CERTS == true ]]; then check_certificate_key; fi
     detect_os
     b64d KC_KUBEADM_CONFIG_B64
     check_state
@@ -92,6 +140,8 @@ main() {
     else
         init_cluster
     fi
+    # From Kubernetes 1.29 on super-admin.conf is for kubeadm init only; admin.conf has its rights now.
+    kube_vip_use super-admin.conf admin.conf
     ensure_root_kubeconfig
 }
 

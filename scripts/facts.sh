@@ -5,8 +5,9 @@
 # cluster or skip a minor version.
 
 # Processes that may hold the checked ports on a node this program already set up (a re-run must
-# pass): the control-plane components, the kubelet and kube-proxy, and the CNI daemons.
-readonly KUBE_OWNER_RE='^(kube-.*|kubelet|etcd|bird|bird6|calico-node|calico-typha|flanneld)$'
+# pass): the control-plane components, the kubelet and kube-proxy, the CNI daemons, and haproxy and
+# keepalived of the API endpoint on a control plane.
+readonly KUBE_OWNER_RE='^(kube-.*|kubelet|etcd|bird|bird6|calico-node|calico-typha|flanneld|haproxy|keepalived)$'
 
 # listeners PROTO: "port names" for every listening socket of tcp or udp; names is a comma list
 # of the owning processes, empty when the kernel owns the socket (e.g. a VXLAN device).
@@ -51,6 +52,18 @@ port_problems() {
             printf '%s\n' "port $port/$proto is already in use${names:+ by $names} on $KC_HOST: Kubernetes needs it; stop that service or move it to another port, then run again"
         done < <(if [[ $proto == tcp ]]; then printf '%s\n' "$tcp"; else printf '%s\n' "$udp"; fi | sort -u)
     done
+}
+
+# address_facts: sets IFACE to the interface carrying KC_ADDRESS and ADDRESS_CIDR to that address
+# with its prefix (192.168.10.11/24); both "" when no interface has it (or KC_ADDRESS is not given).
+# A virtual IP the host holds (a /32 on the same interface) does not count.
+address_facts() {
+    IFACE="" ADDRESS_CIDR=""
+    [[ -n ${KC_ADDRESS:-} ]] || return 0
+    local found
+    found=$(ip -o -4 addr show 2>/dev/null | awk -v want="$KC_ADDRESS/" '
+        $3 == "inet" && index($4, want) == 1 { name = $2; sub(/@.*/, "", name); print name, $4; exit }') || found=""
+    read -r IFACE ADDRESS_CIDR <<<"$found" || true
 }
 
 # running_version: the running cluster's version as seen from this host: set on a control plane
@@ -118,16 +131,21 @@ main() {
         die "$KC_HOST is not ready for Kubernetes: ${#problems[@]} problem(s) above; nothing was changed"
     fi
 
+    address_facts
+    if [[ -n ${KC_ADDRESS:-} && -z $IFACE ]]; then
+        log "no interface carries the configured address $KC_ADDRESS (see 'ip -o -4 addr show' on $KC_HOST)"
+    fi
+
     # Readable by root only; "" when the platform has none.
     uuid=""
     if [[ -r /sys/class/dmi/id/product_uuid ]]; then
         uuid=$(tr -d '[:space:]' </sys/class/dmi/id/product_uuid | tr 'A-F' 'a-f') || uuid=""
     fi
-    printf '{"os":%s,"osVersion":%s,"family":%s,"kernel":%s,"cpus":%d,"memoryMb":%d,"productUuid":%s,"cgroup":%s,"hostname":%s,"arch":%s,"clusterVersion":%s}\n' \
+    printf '{"os":%s,"osVersion":%s,"family":%s,"kernel":%s,"cpus":%d,"memoryMb":%d,"productUuid":%s,"cgroup":%s,"hostname":%s,"arch":%s,"interface":%s,"addressCidr":%s,"clusterVersion":%s}\n' \
         "$(json_str "$OS_ID")" "$(json_str "$OS_VERSION")" "$(json_str "$OS_FAMILY")" "$(json_str "$KERNEL")" \
         "$cpus" "$memory_mb" "$(json_str "$uuid")" "$(json_str "$CGROUP")" "$(json_str "$(uname -n)")" "$(json_str "$ARCH")" \
-        "$(json_str "$running")"
-    log "facts: $OS_NAME ($OS_FAMILY), kernel $KERNEL, $cpus CPU(s), $memory_mb MB, cgroup $CGROUP${running:+, cluster at $running}"
+        "$(json_str "$IFACE")" "$(json_str "$ADDRESS_CIDR")" "$(json_str "$running")"
+    log "facts: $OS_NAME ($OS_FAMILY), kernel $KERNEL, $cpus CPU(s), $memory_mb MB, cgroup $CGROUP${IFACE:+, $ADDRESS_CIDR on $IFACE}${running:+, cluster at $running}"
 }
 
 main "$@"

@@ -3,7 +3,7 @@
 # bats for the scripts) when they are missing. Runs before `npm test`.
 set -euo pipefail
 
-packages=(openssh-server openssh-client iproute2 shellcheck bats sudo util-linux procps socat)
+packages=(openssh-server openssh-client iproute2 shellcheck bats sudo util-linux procps socat openssl perl gawk libnss-myhostname)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

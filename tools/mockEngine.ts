@@ -60,12 +60,15 @@ export function stepOf(create: string): { step: string; host: string } {
     return { step, host };
 }
 
-export function fakeFacts(host: string, uuid?: string): string {
+/** Facts as a Rocky 9 VM would report them; its address (from KC_ADDRESS) on eth0 in a /24. */
+export function fakeFacts(host: string, uuid?: string, address?: string): string {
     const id = uuid ?? crypto.createHash("md5").update(host).digest("hex");
     const productUuid = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20, 32)}`.toUpperCase();
     return JSON.stringify({
         os: "rocky", osVersion: "9.4", family: "el9", kernel: "5.14.0", cpus: 2, memoryMb: 3900,
         productUuid, cgroup: "v2", hostname: host,
+        ...(address ? { interface: "eth0", addressCidr: `${address}/24` } : {}),
+        clusterVersion: "",
     });
 }
 
@@ -114,7 +117,7 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
                     const custom = opts.stdout?.(step, host);
                     state.stdout =
                         custom ??
-                        (step === "facts" ? fakeFacts(host)
+                        (step === "facts" ? fakeFacts(host, undefined, /KC_ADDRESS='([^']*)'/.exec(String(args.inputs.create))?.[1])
                             : step === "read-kubeconfig" ? FAKE_KUBECONFIG
                                 : step === "ca-hash" ? `${FAKE_CA_HASH}\n` : "");
                     state.stderr = "";
@@ -124,9 +127,15 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
                     state.secretOutputNames = [];
                 }
                 if (args.type.startsWith("random:")) {
-                    const len = Number(args.inputs.length ?? 16);
                     const hex = crypto.createHash("sha256").update(args.name).digest("hex");
-                    state.result = (hex + hex).slice(0, len);
+                    if (args.type === "random:index/randomId:RandomId") {
+                        // What RandomId computes from byteLength random bytes.
+                        const bytes = Buffer.from((hex + hex).slice(0, 2 * Number(args.inputs.byteLength ?? 8)), "hex");
+                        Object.assign(state, { hex: bytes.toString("hex"), b64Std: bytes.toString("base64"), b64Url: bytes.toString("base64url"), dec: BigInt(`0x${bytes.toString("hex")}`).toString() });
+                    } else {
+                        const len = Number(args.inputs.length ?? 16);
+                        state.result = (hex + hex).slice(0, len);
+                    }
                 }
                 for (const k of aso.get(`${args.type}::${args.name}`) ?? []) {
                     if (k in state) state[k] = pulumi.secret(state[k]);

@@ -62,12 +62,15 @@ prefix_lines() {
     done
 }
 
-# Hides bootstrap tokens, join command lines and certificate keys in a command's output.
+# Hides bootstrap tokens, join command lines and certificate keys in a command's output: kubeadm
+# prints the certificate key on a line of its own ("[upload-certs] Using certificate key:"), and a
+# run of 64 hex digits anywhere else (e.g. in a validation error) is taken for one too.
 redact_secrets() {
     sed -u -E \
         -e '/--token|--discovery-token-ca-cert-hash|--certificate-key/ s/.*/    <join command redacted>/' \
         -e 's/(^|[^a-z0-9])[a-z0-9]{6}\.[a-z0-9]{16}([^a-z0-9]|$)/\1<redacted token>\2/g' \
-        -e 's/^[[:space:]]*[0-9a-f]{64}[[:space:]]*$/    <redacted key>/'
+        -e 's/^[[:space:]]*[0-9a-fA-F]{64}[[:space:]]*$/    <redacted key>/' \
+        -e 's/(^|[^0-9a-fA-F])[0-9a-fA-F]{64}([^0-9a-fA-F]|$)/\1<redacted key>\2/g'
 }
 
 # run CMD...: runs CMD with its stdout and stderr prefixed onto stderr; returns CMD's status.
@@ -103,6 +106,14 @@ require() {
         [[ -n ${!name:-} ]] || missing+=("$name")
     done
     ((${#missing[@]} == 0)) || die "missing parameter(s) ${missing[*]} for ${0#kc-}: the program that sent this step has a bug"
+}
+
+# check_certificate_key: KC_CERTIFICATE_KEY is set and is what kubeadm takes (64 hex digits, the
+# AES-256 key the uploaded control-plane certificates are encrypted with). It is never shown.
+check_certificate_key() {
+    require KC_CERTIFICATE_KEY
+    [[ $KC_CERTIFICATE_KEY =~ ^[0-9a-fA-F]{64}$ ]] ||
+        die "parameter KC_CERTIFICATE_KEY is not 64 hex digits (value not shown): the program that sent this step has a bug"
 }
 
 # step_mode: the first argument, create or delete, in MODE.
@@ -325,9 +336,12 @@ remove_file() {
     log "removed $1"
 }
 
-# is_managed PATH: PATH starts with this program's header line.
+# is_managed PATH: PATH starts with this program's header line (after the #! line of a script).
 is_managed() {
-    [[ -f $1 ]] && [[ $(head -n 1 "$1") == "$MANAGED_HEADER" ]]
+    [[ -f $1 ]] || return 1
+    local first second
+    { IFS= read -r first || true; IFS= read -r second || true; } <"$1"
+    [[ $first == "$MANAGED_HEADER" || ($first == '#!'* && $second == "$MANAGED_HEADER") ]]
 }
 
 # backup_once PATH: keeps the first foreign version of PATH as PATH.kubeadm-cluster.bak.
@@ -586,6 +600,47 @@ refresh_root_kubeconfig() {
     log "copied the renewed $ADMIN_CONF to /root/.kube/config"
 }
 
+# ensure_root_kubeconfig: root's kubectl uses admin.conf: copied to /root/.kube/config (0600) unless
+# that exists already (a kubeconfig of the user's own is left alone).
+ensure_root_kubeconfig() {
+    [[ -e /root/.kube/config ]] && return 0
+    mkdir -p /root/.kube
+    chmod 0700 /root/.kube
+    install -m 0600 "$ADMIN_CONF" /root/.kube/config
+    CHANGES=$((CHANGES + 1))
+    log "copied $ADMIN_CONF to /root/.kube/config"
+}
+
+# The kube-vip static pod (step lb-kube-vip) beside kubeadm's own in the manifests directory.
+readonly KUBE_VIP_MANIFEST=/etc/kubernetes/manifests/kube-vip.yaml
+
+# kube-vip reaches the API server with the kubeconfig its manifest mounts from the host (the
+# hostPath's "path:" line). From Kubernetes 1.29 on, kubeadm init grants admin.conf its rights only
+# at its end, so on the first control plane kube-vip must use super-admin.conf while init runs and
+# admin.conf afterwards (kube-vip issue #684). The functions below take the kubeconfig's file name
+# (admin.conf, super-admin.conf); the directory is the one the manifest names.
+
+# kube_vip_mounts NAME [FILE]: the kube-vip manifest FILE (default $KUBE_VIP_MANIFEST) mounts the
+# host's kubeconfig NAME.
+kube_vip_mounts() {
+    [[ -f ${2:-$KUBE_VIP_MANIFEST} ]] &&
+        grep -qE "^[[:space:]]*path:[[:space:]]*[\"']?[^\"'[:space:]]*/${1//./[.]}[\"']?[[:space:]]*\$" "${2:-$KUBE_VIP_MANIFEST}"
+}
+
+# kube_vip_switch FROM TO: copies a kube-vip manifest from stdin to stdout with the host kubeconfig
+# it mounts changed from FROM to TO (file names in the same directory); the path inside the pod stays.
+kube_vip_switch() {
+    sed -E "s#^([[:space:]]*path:[[:space:]]*[\"']?[^\"'[:space:]]*/)${1//./[.]}([\"']?[[:space:]]*)\$#\\1$2\\2#"
+}
+
+# kube_vip_use FROM TO: points the kube-vip static pod of this host, if it has one that mounts FROM,
+# at TO instead (the kubelet restarts the pod when its manifest changes).
+kube_vip_use() {
+    kube_vip_mounts "$1" || return 0
+    write_file "$KUBE_VIP_MANIFEST" 0600 < <(kube_vip_switch "$1" "$2" <"$KUBE_VIP_MANIFEST")
+    log "kube-vip now uses $2 instead of $1 ($KUBE_VIP_MANIFEST)"
+}
+
 # Where the Kubernetes packages come from; each minor version has its own repo.
 readonly KUBE_REPO_FILE=/etc/yum.repos.d/kubernetes.repo
 
@@ -696,11 +751,14 @@ flush_kube_chains() {
     done
 }
 
-# reset_node CRI_SOCKET: undoes kubeadm init/join and removes what Kubernetes and the CNI left on
-# this node. Touches nothing else; does nothing when nothing is there.
+# reset_node CRI_SOCKET [control-plane]: undoes kubeadm init/join and removes what Kubernetes and
+# the CNI left on this node. Touches nothing else; does nothing when nothing is there. etcd's data
+# goes on a control plane: one with an etcd manifest or an init marker, or any host when the second
+# argument says it is one (a control-plane join cut before etcd's manifest was written).
+# kubeadm reset on a control plane also removes its member from the etcd cluster.
 reset_node() {
     local socket=${1:-} control_plane=false had_ipvs=false
-    [[ -e /etc/kubernetes/manifests/etcd.yaml || -e $STATE_DIR/init-done ]] && control_plane=true
+    [[ -e /etc/kubernetes/manifests/etcd.yaml || -e $STATE_DIR/init-done || ${2:-} == control-plane ]] && control_plane=true
     ip link show kube-ipvs0 >/dev/null 2>&1 && had_ipvs=true
 
     # /root/.kube/config goes only when it is this cluster's admin kubeconfig.
@@ -737,4 +795,20 @@ reset_node() {
     flush_kube_chains iptables
     flush_kube_chains ip6tables
     log "node reset done"
+}
+
+# reset_half_done CRI_SOCKET [control-plane]: reset_node before another attempt at a kubeadm init or
+# join, keeping the kube-vip static pod (kubeadm reset empties the manifests directory, and the
+# lb-kube-vip step that wrote it does not run again): the next attempt needs the virtual IP too.
+reset_half_done() {
+    local saved="" keep=false
+    if [[ -f $KUBE_VIP_MANIFEST ]]; then
+        saved=$(cat "$KUBE_VIP_MANIFEST" && printf x)
+        keep=true
+    fi
+    reset_node "$@"
+    if $keep; then
+        write_file "$KUBE_VIP_MANIFEST" 0600 < <(printf '%s' "${saved%x}")
+        log "kept kube-vip's static pod ($KUBE_VIP_MANIFEST) for the next attempt"
+    fi
 }

@@ -13,6 +13,21 @@
 #   check-expiration    what `kubeadm certs check-expiration` prints
 #   etcd-id             the running etcd container's id
 #   api-stuck, api-down the API server answers without its manifest / never
+#   local-api-down      this host's own API server (kubectl --server=https://127.0.0.1:6443) does
+#                       not answer, while the endpoint does
+#   init-config, join-config, uploaded-key, kube-vip-at-init, kube-vip-at-join
+#                       what kubeadm init / join read from --config, the key upload-certs stored,
+#                       the kube-vip manifest when init / join started
+#   fail/init, fail/join, fail/upload
+#                       kubeadm init / join stop half-way (files written, no API server), upload fails
+#   addrs               what `ip -o -4 addr show` prints (default: lo and eth0 10.0.0.11/24)
+#   listen/<port>       something listens on that tcp port (`ss -ltn "sport = :<port>"`)
+#   ss-tcp              the process lines `ss -lntp` prints below its header
+#   selinux             what getenforce prints (default Permissive)
+#   sebool/<name>       on|off for getsebool / setsebool
+#   keepalived-old      keepalived --help lists no --config-test (keepalived 1.3)
+# haproxy -c and keepalived -t refuse a file with a line "bogus" (keepalived's complaint quotes the
+# auth_pass line, so the tests see that the step hides it).
 # The API server answers while $KCS_ROOT/etc/kubernetes/manifests/kube-apiserver.yaml exists.
 set -uo pipefail
 tool=${0##*/}
@@ -134,6 +149,72 @@ systemctl)
     exit "$rc"
     ;;
 kubeadm)
+    # kubeadm's own rule: next to --config only a few flags are allowed, --certificate-key is not.
+    if [[ " $* " == *" --config "* && " $* " == *" --certificate-key "* ]]; then
+        echo "can not mix '--config' with arguments [certificate-key]" >&2
+        exit 1
+    fi
+    config="" key=""
+    for ((i = 1; i <= $#; i++)); do
+        case ${!i} in
+        --config) j=$((i + 1)); config=${!j} ;;
+        --certificate-key) j=$((i + 1)); key=${!j} ;;
+        esac
+    done
+    K=$KCS_ROOT/etc/kubernetes
+    case "$1 ${2:-} ${3:-}" in
+    "init phase upload-certs")
+        if [[ ! -f $K/admin.conf ]] || ! api_up; then
+            echo "error execution phase upload-certs: error uploading certs: Get \"https://10.0.0.10:6443/api/v1/namespaces/kube-system/secrets/kubeadm-certs\": dial tcp 10.0.0.10:6443: connect: connection refused" >&2
+            exit 1
+        fi
+        if fail_once upload; then
+            echo "error execution phase upload-certs: error uploading certs: rate: Wait(n=1) would exceed context deadline" >&2
+            exit 1
+        fi
+        printf '%s\n' "$key" >"$S/uploaded-key"
+        printf '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace\n[upload-certs] Using certificate key:\n%s\n' "$key"
+        exit 0
+        ;;
+    "init "* | "join "*)
+        sub=$1
+        cp "$config" "$S/$sub-config"
+        [[ ! -f $K/manifests/kube-vip.yaml ]] || cp "$K/manifests/kube-vip.yaml" "$S/kube-vip-at-$sub"
+        key=$(sed -n -E 's/^ *certificateKey: *"?([0-9a-fA-F]+)"?.*/\1/p' "$config" | head -n 1)
+        mkdir -p "$K/manifests" "$K/pki"
+        : >"$K/kubelet.conf"
+        : >"$K/pki/ca.crt"
+        echo "enabled active" >"$S/units/kubelet.service"
+        if fail_once "$sub"; then
+            # Cut after the static pods were written: the API server never comes up.
+            : >"$K/manifests/etcd.yaml"
+            echo "enabled inactive" >"$S/units/kubelet.service"
+            echo "error execution phase wait-control-plane: could not initialize a Kubernetes cluster" >&2
+            exit 1
+        fi
+        printf 'apiVersion: v1\nkind: Config\n' >"$K/admin.conf"
+        [[ $sub == join ]] || printf 'super-admin\n' >"$K/super-admin.conf"
+        printf 'spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:v1.35.9\n' >"$K/manifests/kube-apiserver.yaml"
+        : >"$K/manifests/etcd.yaml"
+        if [[ $sub == init && " $* " == *" --upload-certs "* ]]; then
+            printf '[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace\n[upload-certs] Using certificate key:\n%s\n' "$key"
+        fi
+        printf '[bootstrap-token] Using token: abcdef.0123456789abcdef\n'
+        if [[ $sub == init ]]; then
+            printf 'You can now join any number of control-plane nodes running the following command on each as root:\n\n  kubeadm join 10.0.0.10:8443 --token abcdef.0123456789abcdef \\\n\t--discovery-token-ca-cert-hash sha256:%s \\\n\t--control-plane --certificate-key %s\n' "$(printf '0%.0s' {1..64})" "$key"
+        else
+            printf 'This node has joined the cluster and a new control plane instance was created\n'
+        fi
+        exit 0
+        ;;
+    "reset "*)
+        # kubeadm reset empties the manifests directory and stops the kubelet.
+        rm -f "$K"/manifests/*
+        echo "enabled inactive" >"$S/units/kubelet.service"
+        echo "[reset] Deleted contents of the etcd data directory"
+        exit 0
+        ;;
+    esac
     case "$1 ${2:-}" in
     "upgrade plan")
         if fail_once plan; then
@@ -179,19 +260,20 @@ kubeadm)
     esac
     ;;
 kubectl)
-    args=() out=""
+    args=() out="" server=""
     while (($#)); do
         case $1 in
         --kubeconfig | -n) shift ;;
-        --kubeconfig=* | --request-timeout=*) ;;
+        --kubeconfig=* | --request-timeout=* | --tls-server-name=*) ;;
+        --server=*) server=${1#--server=} ;;
         -o) out=$2; shift ;;
         -o=*) out=${1#-o=} ;;
         *) args+=("$1") ;;
         esac
         shift
     done
-    if ! api_up; then
-        echo "The connection to the server 10.0.0.10:6443 was refused - did you specify the right host or port?" >&2
+    if ! api_up || { [[ -n $server ]] && [[ -e $S/local-api-down ]]; }; then
+        echo "The connection to the server ${server:-10.0.0.10:6443} was refused - did you specify the right host or port?" >&2
         exit 1
     fi
     case "${args[0]} ${args[1]:-}" in
@@ -267,12 +349,57 @@ uname)
     esac
     ;;
 ip)
+    if [[ "$*" == "-o -4 addr show" ]]; then
+        if [[ -f $S/addrs ]]; then cat "$S/addrs"; else
+            printf '1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n2: eth0    inet 10.0.0.11/24 brd 10.0.0.255 scope global eth0\\       valid_lft forever preferred_lft forever\n'
+        fi
+    fi
     [[ "$*" == "-o link show" ]] && printf '1: lo: <LOOPBACK,UP> mtu 65536\n2: eth0: <BROADCAST,UP> mtu 1500\n'
     [[ "$*" != "link show "* ]] || exit 1
     ;;
 iptables | ip6tables)
     [[ "$*" != *" -S" ]] || printf -- '-P INPUT ACCEPT\n'
     ;;
-ss) echo "State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process" ;;
+ss)
+    echo "State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process"
+    if [[ "$*" =~ sport\ =\ :([0-9]+) ]]; then
+        [[ ! -e $S/listen/${BASH_REMATCH[1]} ]] || echo "LISTEN 0      4096   *:${BASH_REMATCH[1]}   *:*"
+    elif [[ $1 == -lntp && -f $S/ss-tcp ]]; then
+        cat "$S/ss-tcp"
+    fi
+    ;;
+getenforce) if [[ -f $S/selinux ]]; then cat "$S/selinux"; else echo Permissive; fi ;;
+getsebool) echo "$1 --> $(cat "$S/sebool/$1" 2>/dev/null || echo off)" ;;
+setsebool)
+    mkdir -p "$S/sebool"
+    [[ $3 == 1 ]] && echo on >"$S/sebool/$2" || echo off >"$S/sebool/$2"
+    ;;
+haproxy)
+    case $1 in
+    -v) echo "HAProxy version 2.4.22-f8e3218 2023/02/14 - https://haproxy.org/" ;;
+    -c)
+        if grep -qx bogus "$3"; then
+            echo "[ALERT]    (1) : config : parsing [$3:2] : unknown keyword 'bogus' out of section." >&2
+            exit 1
+        fi
+        echo "Configuration file is valid"
+        ;;
+    esac
+    ;;
+keepalived)
+    case $1 in
+    --help)
+        printf 'Usage: keepalived [OPTION...]\n  -f, --use-file=FILE          Use the specified configuration file\n' >&2
+        [[ -e $S/keepalived-old ]] || printf '  -t, --config-test[=LOG_FILE] Check the configuration for obvious errors\n' >&2
+        ;;
+    -t)
+        if grep -qx bogus "$3"; then
+            echo "($3: Line 2) Unknown keyword 'bogus'" >&2
+            echo "($3: Line 3) near: $(grep auth_pass "$3")" >&2
+            exit 5
+        fi
+        ;;
+    esac
+    ;;
 esac
 exit 0

@@ -16,10 +16,17 @@ new_host() {
     printf 'NAME="Rocky Linux"\nID="rocky"\nVERSION_ID="9.6"\nID_LIKE="rhel centos fedora"\nPRETTY_NAME="Rocky Linux 9.6 (Blue Onyx)"\n' >"$ROOT/etc/os-release"
     install -m 0755 "$BATS_TEST_DIRNAME/standin.bash" "$BIN/kc-standin"
     local t
-    for t in rpm yum dnf systemctl kubeadm kubectl crictl systemd-analyze uname ip iptables ip6tables ss; do
+    for t in rpm yum dnf systemctl kubeadm kubectl crictl systemd-analyze uname ip iptables ip6tables ss sysctl getenforce; do
         ln -s kc-standin "$BIN/$t"
     done
     export KCS_ROOT=$ROOT KCS_STATE=$S KCS_CALLS=$CALLS KC_HOST=testhost
+}
+
+# standin TOOL...: TOOL answered by the stand-in too (haproxy, keepalived, setsebool and getsebool
+# are real programs or missing on a host; each test decides).
+standin() {
+    local t
+    for t in "$@"; do ln -sf kc-standin "$BIN/$t"; done
 }
 
 # rooted_script STEP: the text the program sends for STEP, its absolute paths under $ROOT.
@@ -33,11 +40,12 @@ rooted_script() {
 }
 
 # step STEP [MODE]: runs STEP on the test host with the exported KC_* parameters; $status,
-# $output (stdout) and $stderr as bats' run --separate-stderr leaves them.
+# $output (stdout) and $stderr as bats' run --separate-stderr leaves them. HOST_PATH is the rest of
+# its PATH after the stand-ins (without /usr/sbin, the real haproxy and keepalived are missing).
 step() {
     local name=$1
     shift
-    bats_run --separate-stderr env PATH="$BIN:/usr/sbin:/usr/bin:/sbin:/bin" KC_POLL_SECONDS=0 \
+    bats_run --separate-stderr env PATH="$BIN:${HOST_PATH:-/usr/sbin:/usr/bin:/sbin:/bin}" KC_POLL_SECONDS=0 \
         bash -c "$(rooted_script "$name")" "kc-$name" "$@"
 }
 
@@ -68,5 +76,5 @@ repo_b64() { # MINOR (1.35)
 
 # changing_calls: the calls that change something (no queries), in order.
 changing_calls() {
-    grep -vE '^(rpm -q|kubectl .*(get |version)|systemctl is-|uname|ip -o|ip link show|iptables -t [a-z]+ -S|ip6tables -t [a-z]+ -S|ss |crictl ps|systemd-analyze)' "$CALLS" || true
+    grep -vE '^(rpm -q|kubectl .*(get |version)|systemctl is-|uname|ip -o|ip link show|iptables -t [a-z]+ -S|ip6tables -t [a-z]+ -S|ss |crictl ps|systemd-analyze|getenforce|getsebool|haproxy -[cv]|keepalived (--help|-t)|kubeadm (config validate|token list))' "$CALLS" || true
 }

@@ -1,0 +1,85 @@
+// Step parameters for the host tests: the program's own builders (components/steps.ts) applied to
+// a spec of test hosts on 10.250.0.0/24, so each script gets exactly what `pulumi up` would send.
+import { ClusterSpec, HostSpec } from "../../components/config/spec";
+import * as steps from "../../components/steps";
+import { makeSpec } from "../fixtures/spec";
+import { TestHost } from "./harness";
+
+/** A cluster spec whose hosts are the test hosts; the first control plane is the endpoint. */
+export function specFor(hosts: TestHost[], overrides: Partial<ClusterSpec> = {}): ClusterSpec {
+    const specHosts: HostSpec[] = hosts.map((h) => h.spec);
+    const cp = hosts.find((h) => h.role === "control-plane") ?? hosts[0];
+    return makeSpec({
+        hosts: specHosts,
+        controlPlaneEndpoint: `${cp.ip}:6443`,
+        ...overrides,
+    });
+}
+
+function specHost(spec: ClusterSpec, host: TestHost): HostSpec {
+    const h = spec.hosts.find((x) => x.name === host.name);
+    if (!h) throw new Error(`host ${host.name} is not in the spec`);
+    return h;
+}
+
+/**
+ * Test-only knob the scripts document (scripts/lib/common.sh): waits and retries poll every
+ * KC_POLL_SECONDS instead of 5 s. Everything else is what the program sends.
+ */
+export const FAST = { KC_POLL_SECONDS: "0" };
+
+export const NODE_PREP_STEPS = ["prep-system", "prep-firewall", "prep-timesync", "runtime", "kube-packages"] as const;
+
+/** Script name and parameters for a node step ("runtime" resolves to the configured runtime's step). */
+export function nodeStep(spec: ClusterSpec, host: TestHost, step: string): { step: string; params: Record<string, string> } {
+    const h = specHost(spec, host);
+    switch (step) {
+        case "facts":
+            return { step, params: steps.factsParams(spec, h) };
+        case "prep-system":
+            return { step, params: steps.prepSystemParams(spec, h) };
+        case "prep-firewall":
+            return { step, params: steps.prepFirewallParams(spec, h) };
+        case "prep-timesync":
+            return { step, params: steps.prepTimesyncParams(spec) };
+        case "runtime":
+        case "runtime-containerd":
+        case "runtime-docker": {
+            const r = steps.runtimeStep(spec);
+            return { step: r.step, params: r.params };
+        }
+        case "kube-packages":
+            return { step, params: steps.kubePackagesParams(spec, h) };
+        case "control-plane-init":
+            return { step, params: steps.controlPlaneInitParams(spec, h) };
+        case "worker-join":
+            return { step, params: steps.workerJoinParams(spec) };
+        case "read-kubeconfig":
+        case "ca-hash":
+            return { step, params: {} };
+        case "wait-nodes-ready":
+            return { step, params: steps.waitNodesReadyParams(spec) };
+        default:
+            throw new Error(`no parameter builder for step ${step}`);
+    }
+}
+
+export function joinTokenParams(spec: ClusterSpec, worker: TestHost, token: string): Record<string, string> {
+    return { ...steps.joinTokenParams(spec, specHost(spec, worker)), KC_TOKEN: token };
+}
+
+export function workerJoinParams(spec: ClusterSpec, worker: TestHost, token: string, caHash: string): Record<string, string> {
+    const h = specHost(spec, worker);
+    return { ...steps.workerJoinParams(spec), ...steps.workerJoinSecretParams(spec, h, token, caHash) };
+}
+
+export function nodeRemoveParams(spec: ClusterSpec, worker: TestHost): Record<string, string> {
+    return steps.nodeRemoveParams(specHost(spec, worker));
+}
+
+/** A random bootstrap token, as the program's random resources make them. */
+export function newToken(): string {
+    const chars = "abcdefghijklmnopqrstuvwxyz0123456789";
+    const pick = (n: number) => Array.from({ length: n }, () => chars[Math.floor(Math.random() * chars.length)]).join("");
+    return `${pick(6)}.${pick(16)}`;
+}
