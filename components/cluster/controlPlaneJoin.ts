@@ -9,9 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { Host } from "../nodes/host";
 import { remoteStep } from "../remote/step";
-import { controlPlaneJoinSecretParams, nodeRemoveParams, workerJoinParams } from "../steps";
+import { controlPlaneJoinSecretParams } from "../steps";
 import { ControlPlane } from "./controlPlane";
 import { JoinToken } from "./joinToken";
+import { joinAndRegister } from "./workerJoin";
 
 export interface ControlPlaneJoinArgs {
     /** The validated cluster spec. */
@@ -45,23 +46,9 @@ export class ControlPlaneJoin extends pulumi.ComponentResource {
         const joinConfig = pulumi
             .all([token.token, controlPlane.caCertHash, args.certificateKey])
             .apply(([t, hash, key]) => controlPlaneJoinSecretParams(spec, host.spec, t, hash, key).KC_JOIN_CONFIG_B64);
-        this.join = remoteStep(
-            `${name}-join`,
-            {
-                step: "control-plane-join",
-                host: host.spec,
-                connection: host.connection,
-                params: workerJoinParams(spec),
-                secretParams: { KC_JOIN_CONFIG_B64: pulumi.secret(joinConfig) },
-                hasDelete: true,
-            },
-            { parent: this, dependsOn: [this.uploadCerts] },
-        );
-        this.registration = remoteStep(
-            `${name}-registration`,
-            { step: "node-remove", host: cp.spec, connection: cp.connection, params: nodeRemoveParams(host.spec), hasDelete: true },
-            { parent: this, dependsOn: [this.join] },
-        );
+        ({ join: this.join, registration: this.registration } = joinAndRegister(this, name, {
+            spec, step: "control-plane-join", host, controlPlane, joinConfig, after: [this.uploadCerts],
+        }));
         this.registerOutputs({});
     }
 }

@@ -22,6 +22,37 @@ export interface WorkerJoinArgs {
     after: pulumi.Resource;
 }
 
+/**
+ * The two steps every join has: `kubeadm join --config` on the host (reset on delete), then the
+ * Node's registration on the first control plane (waits until Ready; drains and deletes on delete).
+ */
+export function joinAndRegister(
+    parent: pulumi.Resource,
+    name: string,
+    args: { spec: ClusterSpec; step: string; host: Host; controlPlane: ControlPlane; joinConfig: pulumi.Output<string>; after: pulumi.Resource[] },
+): { join: command.remote.Command; registration: command.remote.Command } {
+    const { host, controlPlane } = args;
+    const join = remoteStep(
+        `${name}-join`,
+        {
+            step: args.step,
+            host: host.spec,
+            connection: host.connection,
+            params: workerJoinParams(args.spec),
+            secretParams: { KC_JOIN_CONFIG_B64: pulumi.secret(args.joinConfig) },
+            hasDelete: true,
+        },
+        { parent, dependsOn: args.after },
+    );
+    const cp = controlPlane.host;
+    const registration = remoteStep(
+        `${name}-registration`,
+        { step: "node-remove", host: cp.spec, connection: cp.connection, params: nodeRemoveParams(host.spec), hasDelete: true },
+        { parent, dependsOn: [join] },
+    );
+    return { join, registration };
+}
+
 export class WorkerJoin extends pulumi.ComponentResource {
     public readonly join: command.remote.Command;
     /** Runs on the control plane: waits for the Node on create, drains and deletes it on delete. */
@@ -32,25 +63,10 @@ export class WorkerJoin extends pulumi.ComponentResource {
         const { spec, host, controlPlane, token } = args;
         const joinConfig = pulumi
             .all([token.token, controlPlane.caCertHash])
-            .apply(([t, hash]) => workerJoinSecretParams(spec, host.spec, t, hash));
-        this.join = remoteStep(
-            `${name}-join`,
-            {
-                step: "worker-join",
-                host: host.spec,
-                connection: host.connection,
-                params: workerJoinParams(spec),
-                secretParams: { KC_JOIN_CONFIG_B64: pulumi.secret(joinConfig.apply((p) => p.KC_JOIN_CONFIG_B64)) },
-                hasDelete: true,
-            },
-            { parent: this, dependsOn: [args.after, token.create] },
-        );
-        const cp = controlPlane.host;
-        this.registration = remoteStep(
-            `${name}-registration`,
-            { step: "node-remove", host: cp.spec, connection: cp.connection, params: nodeRemoveParams(host.spec), hasDelete: true },
-            { parent: this, dependsOn: [this.join] },
-        );
+            .apply(([t, hash]) => workerJoinSecretParams(spec, host.spec, t, hash).KC_JOIN_CONFIG_B64);
+        ({ join: this.join, registration: this.registration } = joinAndRegister(this, name, {
+            spec, step: "worker-join", host, controlPlane, joinConfig, after: [args.after, token.create],
+        }));
         this.registerOutputs({});
     }
 }
