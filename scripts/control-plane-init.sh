@@ -82,7 +82,8 @@ upload_config() {
     local content
     content=$(printf '%s' "$DECODED" | with_certificate_key && printf x)
     content=${content%x}
-    [[ $(grep -c '^certificateKey:' <<<"$content" || true) == 1 ]] ||
+    # (Piped, not a here-string: bash before 5.1 writes those to a temporary file.)
+    [[ $(printf '%s\n' "$content" | grep -c '^certificateKey:' || true) == 1 ]] ||
         die "the kubeadm configuration sent to $KC_HOST has no InitConfiguration document to put the certificate key in: the program that rendered it has a bug"
     CLEANUP_FILES+=("$INIT_UPLOAD_CONFIG")
     write_file "$INIT_UPLOAD_CONFIG" 0600 < <(printf '%s' "$content")

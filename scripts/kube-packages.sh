@@ -58,7 +58,8 @@ install_packages() {
 configure_kubelet() {
     write_file "$KUBELET_SYSCONFIG" 0644 <<<"KUBELET_EXTRA_ARGS=--node-ip=$KC_NODE_IP"
     # On a running node a new address only takes effect after a restart.
-    if ((FILE_CHANGED)) && svc_active kubelet; then svc_restart kubelet; fi
+    if pending kubelet-restart "$FILE_CHANGED" && svc_active kubelet; then svc_restart kubelet; fi
+    pending_done kubelet-restart
     if ! svc_enabled kubelet; then
         run systemctl enable kubelet || die "could not enable the kubelet on $KC_HOST"
         log "enabled kubelet"

@@ -67,7 +67,7 @@ check_keepalived_conf() {
     rm -f "$CANDIDATE"
     while read -r pass; do
         if [[ -n $pass ]]; then out=${out//"$pass"/<redacted password>}; fi
-    done < <(awk '$1 == "auth_pass" { print $2 }' <<<"$1")
+    done < <(printf '%s\n' "$1" | awk '$1 == "auth_pass" { print $2 }')
     if [[ -n $out ]]; then prefix_lines <<<"${out//"$CANDIDATE"/$KEEPALIVED_CONF}"; fi
     ((rc == 0)) ||
         die "keepalived rejects the configuration rendered for $KC_HOST (see above; exit $rc); $KEEPALIVED_CONF was left as it was. Check that the interface it names exists there; otherwise the program that rendered it has a bug"
@@ -95,8 +95,9 @@ $MANAGED_HEADER
 # haproxy and keepalived may bind to the virtual IP $KC_VIP while another control plane holds it.
 net.ipv4.ip_nonlocal_bind = 1
 EOF
-    if ((FILE_CHANGED)); then
+    if pending ha-sysctl "$FILE_CHANGED"; then
         run sysctl --system || die "sysctl --system failed on $KC_HOST (see above)"
+        pending_done ha-sysctl
     fi
 }
 
@@ -134,18 +135,24 @@ create() {
     nonlocal_bind
     selinux_let_haproxy_connect
 
-    if ! same_content "$HAPROXY_CFG" "$haproxy_cfg"; then check_haproxy_cfg "$haproxy_cfg"; fi
-    install_file "$HAPROXY_CFG" 0644 "$haproxy_cfg"
-    haproxy_changed=$FILE_CHANGED
-    # The check script first: keepalived's configuration test looks for it.
+    # The check script first: keepalived's configuration test looks for it (and keepalived runs it
+    # afresh every time: no restart). Both configurations are checked before either is replaced,
+    # so a refused one leaves no changed file behind whose service was not restarted.
     install_file "$CHECK_SCRIPT" 0700 "$check_script"
+    if ! same_content "$HAPROXY_CFG" "$haproxy_cfg"; then check_haproxy_cfg "$haproxy_cfg"; fi
     if ! same_content "$KEEPALIVED_CONF" "$keepalived_conf"; then check_keepalived_conf "$keepalived_conf"; fi
+    install_file "$HAPROXY_CFG" 0644 "$haproxy_cfg"
+    haproxy_changed=0
+    if pending haproxy-restart "$FILE_CHANGED"; then haproxy_changed=1; fi
     install_file "$KEEPALIVED_CONF" 0600 "$keepalived_conf"
-    keepalived_changed=$FILE_CHANGED
+    keepalived_changed=0
+    if pending keepalived-restart "$FILE_CHANGED"; then keepalived_changed=1; fi
 
     # haproxy first: keepalived's check demotes this node while haproxy is down.
     svc_enable_now haproxy "$haproxy_changed"
+    pending_done haproxy-restart
     svc_enable_now keepalived "$keepalived_changed"
+    pending_done keepalived-restart
     report
 }
 

@@ -30,8 +30,10 @@ open_ports() {
     # Pods and services reach each other through these networks: "no route to host" otherwise.
     for p in ${KC_TRUSTED_CIDRS:-}; do permanent "--query-source=$p" "--add-source=$p" --zone=trusted; done
     permanent --query-masquerade --add-masquerade
-    if ((ADDED > 0)); then
+    # A reload that an earlier, interrupted run owed is still owed.
+    if pending firewalld-reload "$((ADDED > 0))"; then
         run firewall-cmd --reload || die "firewall-cmd --reload failed on $KC_HOST (see above)"
+        pending_done firewalld-reload
         log "firewalld reloaded with $ADDED new setting(s)"
     else
         log "firewalld already open for Kubernetes"

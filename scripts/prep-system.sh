@@ -120,12 +120,11 @@ load_modules() {
 apply_sysctl() {
     b64d KC_SYSCTL_B64
     write_file "$SYSCTL_FILE" 0644 < <(printf '%s' "$DECODED")
-    ((FILE_CHANGED)) || return 0
+    pending sysctl-apply "$FILE_CHANGED" || return 0
     if ! run sysctl --system; then
-        # Without the file the next run writes it and applies it again instead of skipping.
-        rm -f "$SYSCTL_FILE"
         die "sysctl --system failed on $KC_HOST (see above): fix the setting it names (stack config sysctl, or a file in /etc/sysctl.d), then run again"
     fi
+    pending_done sysctl-apply
 }
 
 # Calico and Flannel manage their interfaces themselves; NetworkManager must leave them alone.

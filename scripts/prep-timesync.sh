@@ -37,7 +37,9 @@ main() {
         write_file "$CHRONY_CONF" "$(stat -c %a "$CHRONY_CONF")" < <(chrony_with_servers "$CHRONY_CONF" "${servers[@]}")
         changed=$FILE_CHANGED
     fi
+    if pending chronyd-restart "$changed"; then changed=1; fi
     svc_enable_now chronyd "$changed"
+    pending_done chronyd-restart
     log "time sync by chronyd${KC_NTP_SERVERS:+ from $KC_NTP_SERVERS}"
 }
 

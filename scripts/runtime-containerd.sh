@@ -63,10 +63,12 @@ main() {
     docker_repo
     pkg_install containerd.io
     write_config
-    local restart=$FILE_CHANGED
+    local restart=0
+    if pending containerd-restart "$FILE_CHANGED"; then restart=1; fi
     write_mirrors
     crictl_config "$KC_CRI_SOCKET"
     svc_enable_now containerd "$restart"
+    pending_done containerd-restart
     log "containerd ready on $KC_CRI_SOCKET"
 }
 

@@ -14,7 +14,10 @@ install_docker() {
         backup_once "$DAEMON_JSON"
     fi
     write_file "$DAEMON_JSON" 0644 < <(printf '%s' "$DECODED")
-    svc_enable_now docker "$FILE_CHANGED"
+    local restart=0
+    if pending docker-restart "$FILE_CHANGED"; then restart=1; fi
+    svc_enable_now docker "$restart"
+    pending_done docker-restart
 }
 
 # cri_dockerd_url: KC_CRI_DOCKERD_URL with {version}, {el} and {arch} filled in for this host.
@@ -52,10 +55,12 @@ $MANAGED_HEADER
 ExecStart=
 ExecStart=/usr/bin/cri-dockerd --pod-infra-container-image=$KC_PAUSE_IMAGE --container-runtime-endpoint fd://
 EOF
-    local changed=$FILE_CHANGED
+    local changed=0
+    if pending cri-docker-restart "$FILE_CHANGED"; then changed=1; fi
     if ((changed)); then svc_daemon_reload; fi
     svc_enable_now cri-docker.socket
     svc_enable_now cri-docker.service "$changed"
+    pending_done cri-docker-restart
 }
 
 main() {

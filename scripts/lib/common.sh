@@ -812,3 +812,21 @@ reset_half_done() {
         log "kept kube-vip's static pod ($KUBE_VIP_MANIFEST) for the next attempt"
     fi
 }
+
+# ---------------------------------------------------------------------------------------------
+# Pending actions: a restart or reload that a changed file calls for is remembered on the host
+# until it has happened, so a step cut between writing the file and restarting does it next run.
+
+readonly PENDING_DIR=$STATE_DIR/pending
+
+# pending NAME CHANGED: true when CHANGED is 1 (and then remembers NAME) or an earlier run left NAME pending.
+pending() {
+    if (($2)); then
+        mkdir -p "$PENDING_DIR"
+        : >"$PENDING_DIR/$1"
+    fi
+    [[ -e $PENDING_DIR/$1 ]]
+}
+
+# pending_done NAME: NAME has happened.
+pending_done() { rm -f "$PENDING_DIR/$1"; }

@@ -189,7 +189,8 @@ E
     [[ $stderr == *"auth_pass <redacted password>"* ]]
     [[ $stderr == *"[testhost] ERROR: keepalived rejects the configuration rendered for testhost (see above; exit 5); $ROOT/etc/keepalived/keepalived.conf was left as it was."* ]]
     no_password
-    [ ! -e "$ROOT/etc/keepalived/keepalived.conf" ]
+    # Neither configuration was replaced: haproxy's, though fine, waits for keepalived's.
+    [ ! -e "$ROOT/etc/keepalived/keepalived.conf" ] && [ ! -e "$ROOT/etc/haproxy/haproxy.cfg" ]
     [ -z "$(find "$ROOT/etc" -name '.kubeadm-cluster*')" ]
     [ "$(grep -c 'keepalived' <(grep '^systemctl' "$CALLS"))" = 0 ]
 }
