@@ -85,6 +85,8 @@ export function renderHaproxyCfg(spec: ClusterSpec): string {
         "    mode tcp",
         "    option dontlognull",
         "    retries 3",
+        // The last retry goes to another API server, so a server that just died costs no failed connection.
+        "    option redispatch",
         "    timeout connect 5s",
         "    # long-lived watch streams",
         "    timeout client 1h",

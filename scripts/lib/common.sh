@@ -39,6 +39,8 @@ on_exit() {
     local rc=$? hook
     for hook in ${EXIT_HOOKS[@]+"${EXIT_HOOKS[@]}"}; do "$hook" || true; done
     if ((${#CLEANUP_FILES[@]} > 0)); then rm -f "${CLEANUP_FILES[@]}"; fi
+    # The state directory exists only while it holds something (no empty leftovers on a host).
+    rmdir "$STATE_DIR/pending" "$STATE_DIR" 2>/dev/null || true
     if ((rc != 0)) && [[ -z $DYING ]]; then
         printf '[%s] ERROR: step %s failed (exit %d) at %s\n' "$KC_HOST" "${0#kc-}" "$rc" "${LAST_ERR:-an unknown command}" >&2
     fi
@@ -586,7 +588,14 @@ duration_seconds() {
 # root_kubeconfig_is_copy: /root/.kube/config holds the bytes of admin.conf (so it follows
 # admin.conf when kubeadm renews that).
 root_kubeconfig_is_copy() {
-    [[ -f /root/.kube/config && -f $ADMIN_CONF ]] && cmp -s /root/.kube/config "$ADMIN_CONF"
+    [[ -f /root/.kube/config && -f $ADMIN_CONF ]] || return 1
+    cmp -s /root/.kube/config "$ADMIN_CONF" && return 0
+    # A copy of an earlier admin.conf of this cluster still counts (a run cut after kubeadm renewed
+    # admin.conf must refresh it next time): the same cluster CA and server, the admin user.
+    local ours theirs
+    ours=$(grep -E '^[[:space:]]*(certificate-authority-data|server):' "$ADMIN_CONF")
+    theirs=$(grep -E '^[[:space:]]*(certificate-authority-data|server):' /root/.kube/config)
+    [[ -n $ours && $ours == "$theirs" ]] && grep -q 'kubernetes-admin' /root/.kube/config
 }
 
 # refresh_root_kubeconfig: copies admin.conf to /root/.kube/config (0600) when they differ.

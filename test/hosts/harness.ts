@@ -313,6 +313,20 @@ export class Cluster {
             for i in $(seq 1 100); do ss -Hltn "sport = :${port}" | grep -q . || exit 0; sleep 0.05; done; exit 1`);
     }
 
+    /** The host's network namespace (`ip -n`), for reading its links and addresses from outside. */
+    netns(host: TestHost): string {
+        return `kcth-${host.id}`;
+    }
+
+    /**
+     * Makes the host's stand-in for `tool` answer also at the real binary's path (/usr/bin/<tool>),
+     * inside the host only: for a script that sets its own PATH=/usr/sbin:/usr/bin:/sbin:/bin, as
+     * keepalived's check script does, where /usr/local/bin is not searched.
+     */
+    systemStandin(host: TestHost, tool: string): void {
+        hostSh(["system-standin", host.id, tool]);
+    }
+
     async destroy(): Promise<void> {
         if (this.destroyed) return;
         this.destroyed = true;
@@ -361,6 +375,20 @@ export function checkPrerequisites(): void {
         if (r.status !== 0) problems.push(`${tool} is missing (apt-get install -y openssh-server openssh-client iproute2 util-linux socat openssl sudo)`);
     }
     if (problems.length > 0) throw new Error(`host tests cannot run:\n  ${problems.join("\n  ")}`);
+}
+
+/**
+ * What the high-availability tests need beyond checkPrerequisites: the real keepalived and haproxy,
+ * python3 (the API server stand-in) and curl (the client), each said exactly when missing.
+ */
+export function checkHaPrerequisites(): void {
+    const problems: string[] = [];
+    for (const [tool, pkg] of [["keepalived", "keepalived"], ["haproxy", "haproxy"], ["python3", "python3"], ["curl", "curl"]]) {
+        // python3 at the system path: a test host's private /root hides per-user interpreters.
+        const where = tool === "python3" ? "[ -x /usr/bin/python3 ]" : `command -v ${tool} || [ -x /usr/sbin/${tool} ]`;
+        if (spawnSync("bash", ["-c", where]).status !== 0) problems.push(`${tool} is missing (apt-get install -y ${pkg})`);
+    }
+    if (problems.length > 0) throw new Error(`high-availability host tests cannot run:\n  ${problems.join("\n  ")}`);
 }
 
 /**

@@ -83,3 +83,25 @@ export function newToken(): string {
     const pick = (n: number) => Array.from({ length: n }, () => chars[Math.floor(Math.random() * chars.length)]).join("");
     return `${pick(6)}.${pick(16)}`;
 }
+
+// Day-2 steps (components/cluster/upgrade.ts and maintenance.ts send these).
+
+export function upgradeControlPlaneParams(spec: ClusterSpec, cp: TestHost): Record<string, string> {
+    return steps.upgradeControlPlaneParams(spec, specHost(spec, cp));
+}
+
+export function upgradeNodeParams(spec: ClusterSpec): Record<string, string> {
+    return steps.upgradeNodeParams(spec);
+}
+
+export function nodeMaintenanceParams(spec: ClusterSpec, node: TestHost, action: "drain" | "uncordon"): Record<string, string> {
+    return steps.nodeMaintenanceParams(spec, specHost(spec, node), action);
+}
+
+export function certsParams(spec: ClusterSpec): Record<string, string> {
+    return steps.certsParams(spec);
+}
+
+export function etcdBackupParams(spec: ClusterSpec): Record<string, string> {
+    return steps.etcdBackupParams(spec);
+}

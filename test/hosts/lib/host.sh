@@ -2,8 +2,9 @@
 # Test hosts for the remote-step tests: each host is a network namespace (veth into the bridge
 # kcbr0, 10.250.0.0/24), a UTS namespace (its own hostname) and a mount namespace in which /etc,
 # /var/lib, /opt, /usr/local/bin, /root, /home, /run, /tmp, /var/tmp and /var/log are private,
-# running Debian's real sshd on its address. Recording stand-ins (test/hosts/standins/) replace
-# the tools that cannot exist here (package manager, systemd, kernel knobs, kube binaries).
+# running Debian's real sshd on its address (/usr/local/sbin and /var/backups are private too).
+# Recording stand-ins (test/hosts/standins/) replace the tools that cannot exist here (package
+# manager, systemd, kernel knobs, kube binaries).
 #
 #   host.sh up ID IP OS --key PUBKEY_FILE [--hostname NAME] [--cpus 1] [--mem-mb N] [--uuid U]
 #              [--swap yes|no] [--selinux enforcing|permissive|disabled]
@@ -14,6 +15,12 @@
 #   host.sh exec ID CMD...     run CMD as root inside the host's namespaces (not through SSH)
 #   host.sh pid ID             the host's sshd pid (its namespaces' anchor)
 #   host.sh list               ids of the hosts that exist
+#   host.sh system-standin ID TOOL
+#                              the host's stand-in TOOL also answers at the real binary's path
+#                              (/usr/bin/TOOL or /usr/sbin/TOOL, otherwise covered by an empty file),
+#                              for a script that sets its own PATH=/usr/sbin:/usr/bin:/sbin:/bin
+#   host.sh link ID down|up    takes the host's link into the bridge down (the host is unreachable:
+#                              its processes keep running, nothing reaches them) or up again
 #
 # OS: centos7 rocky8 rocky9 alma9 (supported), ubuntu2204 centos6 (negative tests).
 # Nothing here touches an address outside 10.250.0.0/24 and the hosts have no default route.
@@ -432,6 +439,8 @@ cmd_up() {
     done
     rm -rf "$d"
     mkdir -p "$d"/{fake,varlib,opt,usrlocalbin,root/.ssh,home}
+    # (day-2 steps write /usr/local/sbin/kubeadm-cluster-etcd-backup and snapshots below /var/backups)
+    mkdir -p "$d"/{usrlocalsbin,varbackups}
     chmod 700 "$d/root" "$d/root/.ssh"
     echo "$ip" >"$d/ip"
     echo "$hostname" >"$d/hostname"
@@ -553,6 +562,9 @@ cmd_inside() {
     mount --bind "$d/usrlocalbin" /usr/local/bin
     mount --bind "$d/root" /root
     mount --bind "$d/home" /home
+    mkdir -p /usr/local/sbin /var/backups
+    mount --bind "$d/usrlocalsbin" /usr/local/sbin
+    mount --bind "$d/varbackups" /var/backups
     if [ -f "$d/cluster-dir" ]; then mount --bind "$(cat "$d/cluster-dir")" /var/lib/kc-standin/cluster; fi
     # Stood-in tools that also exist on this machine (systemctl, sysctl, swapoff, kubectl, ...):
     # cover the real binaries with an empty non-executable file, so only the stand-in on PATH
@@ -652,6 +664,34 @@ cmd_exec() {
     nsenter -t "$(cat "$ROOT/$id/pid")" -m -u -n -- "$@"
 }
 
+cmd_link() { # ID down|up: the bridge side of the host's veth
+    local id=$1 state=$2
+    check_id "$id"
+    [[ $state == up || $state == down ]] || die "usage: host.sh link ID down|up"
+    ip link show "$PREFIX-$id" >/dev/null 2>&1 || die "host $id has no link $PREFIX-$id"
+    ip link set "$PREFIX-$id" "$state"
+    # down: forget its MAC here too, as once a powered-off host's entry has aged out (connections
+    # then fail with "No route to host" after ARP gives up, instead of waiting for a timeout)
+    if [ "$state" = down ] && [ -f "$ROOT/$id/ip" ]; then ip neigh flush to "$(cat "$ROOT/$id/ip")" dev "$BRIDGE" 2>/dev/null || true; fi
+}
+
+cmd_system_standin() { # ID TOOL
+    local id=$1 tool=$2 real found=""
+    check_id "$id"
+    [[ " ${STANDIN_TOOLS[*]} " == *" $tool "* ]] || die "$tool is not one of the stood-in tools (${STANDIN_TOOLS[*]})"
+    [ -f "$ROOT/$id/pid" ] || die "no host $id"
+    for real in /usr/bin/$tool /usr/sbin/$tool; do
+        [ -e "$real" ] || continue
+        real=$(readlink -f "$real")
+        [ -f "$real" ] || continue
+        # Inside the host's mount namespace only: this machine's $real is untouched.
+        nsenter -t "$(cat "$ROOT/$id/pid")" -m -- mount --bind "/usr/local/bin/$tool" "$real" ||
+            die "host $id: could not put the stand-in $tool at $real (is it on the host's PATH yet?)"
+        found=1
+    done
+    [ -n "$found" ] || die "this machine has no /usr/bin/$tool or /usr/sbin/$tool for the host's stand-in to answer at (a test host adds no file to the shared /usr; install the package that ships $tool)"
+}
+
 cmd_list() { ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" | sed "s/^$PREFIX-//" || true; }
 
 [ "$(id -u)" = 0 ] || die "must run as root"
@@ -663,5 +703,7 @@ cleanup) cmd_cleanup ;;
 exec) shift; [ $# -ge 2 ] || die "usage: host.sh exec ID CMD..."; cmd_exec "$@" ;;
 pid) cmd_pid "$2" ;;
 list) cmd_list ;;
+system-standin) [ $# -eq 3 ] || die "usage: host.sh system-standin ID TOOL"; cmd_system_standin "$2" "$3" ;;
+link) [ $# -eq 3 ] || die "usage: host.sh link ID down|up"; cmd_link "$2" "$3" ;;
 *) die "usage: host.sh up|down|cleanup|exec|pid|list ..." ;;
 esac

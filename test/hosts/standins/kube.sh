@@ -97,3 +97,115 @@ yaml_get() { # FILE KEY [SECTION]
 kube_port_busy() { # PORT -> listening in this host's network namespace (real ss)
     ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
 }
+
+# --- day-2: versions, the API server's static pod, node status, certificates ---
+#   kube/cluster field 2     the kubeadm-config ConfigMap's kubernetesVersion (init, upgrade apply)
+#   kube/nodes/.<name>.addr  the address a worker registered from (its host must answer for the
+#                            node to be Ready and for its pods to be evicted)
+#   kube/apiserver.log       "<epoch> stopped" / "<epoch> started <image>": the API server's static
+#                            pod going away with its manifest and coming back, as seen by the clients
+
+kube_config_version() { awk '{print $2}' "$KUBE/cluster"; }
+
+# The version the API server runs: its static pod's image tag.
+kube_server_version() {
+    sed -n -E 's/^[[:space:]]*image:.*kube-apiserver:v?([0-9]+\.[0-9]+\.[0-9]+).*/\1/p' \
+        "$K8S/manifests/kube-apiserver.yaml" 2>/dev/null | head -n 1
+}
+
+# The API server answers while the cluster exists and the kubelet runs its static pod, i.e. while
+# its manifest is in place; a change either way is logged.
+kube_api_answers() {
+    kube_up || return 1
+    local now=down last="" img=""
+    if [ -f "$K8S/manifests/kube-apiserver.yaml" ]; then
+        now=up
+        img=$(sed -n -E 's/^[[:space:]]*image:[[:space:]]*(.*kube-apiserver.*)$/\1/p' "$K8S/manifests/kube-apiserver.yaml" | head -n 1)
+    fi
+    [ ! -f "$KUBE/apiserver" ] || last=$(cat "$KUBE/apiserver")
+    if [ "$now" != "$last" ]; then
+        echo "$now" >"$KUBE/apiserver"
+        if [ -n "$last" ]; then
+            if [ "$now" = up ]; then echo "$(date +%s) started $img"; else echo "$(date +%s) stopped"; fi >>"$KUBE/apiserver.log"
+        fi
+    fi
+    [ "$now" = up ]
+}
+
+# The ClusterConfiguration kubeadm keeps in the kubeadm-config ConfigMap.
+kube_cluster_configuration() {
+    cat <<EOC
+apiServer: {}
+apiVersion: kubeadm.k8s.io/v1beta4
+caCertificateValidityPeriod: 87600h0m0s
+certificateValidityPeriod: 8760h0m0s
+certificatesDir: /etc/kubernetes/pki
+clusterName: kubernetes
+controlPlaneEndpoint: $(kube_endpoint)
+controllerManager: {}
+dns: {}
+encryptionAlgorithm: RSA-2048
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+imageRepository: registry.k8s.io
+kind: ClusterConfiguration
+kubernetesVersion: v$(kube_config_version)
+networking:
+  dnsDomain: cluster.local
+  podSubnet: 10.244.0.0/16
+  serviceSubnet: 10.96.0.0/12
+proxy: {}
+scheduler: {}
+EOC
+}
+
+# A node's host answers on the bridge (its kubelet can post status and let pods go).
+kube_node_reachable() { # NAME
+    local f=$KUBE/nodes/.$1.addr
+    [ -f "$f" ] || return 0
+    timeout 1 bash -c "exec 3<>/dev/tcp/$(cat "$f")/22" 2>/dev/null
+}
+
+# The kubelet (re)started: its node reports Ready with the installed kubelet's version. On the
+# control plane the node is local; a worker's kubelet posts its status to the API server (over SSH
+# to the control plane named in kubelet.conf). Nothing when the node is not in a cluster.
+kube_kubelet_started() {
+    local v name r x server
+    v=$(awk '{print $2}' "$KCS_STATE/rpm/kubelet" 2>/dev/null || true)
+    v=${v%-*}
+    name=$(hostname)
+    [ -n "$v" ] || return 0
+    if kube_up; then
+        [ -f "$KUBE/nodes/$name" ] || return 0
+        read -r _ _ r x <"$KUBE/nodes/$name"
+        echo "Ready v$v $r${x:+ $x}" >"$KUBE/nodes/$name"
+    elif [ -f "$K8S/kubelet.conf" ] && [ -f "$KCS_STATE/cluster/id_ed25519" ]; then
+        server=$(awk '/server:/ {print $2; exit}' "$K8S/kubelet.conf")
+        server=${server#https://}
+        kube_ssh "${server%:*}" node-status "$name" "v$v" >/dev/null 2>&1 || true
+    fi
+}
+
+# Runs kc-standin-api on the host at ADDR (the control plane the cluster key reaches).
+kube_ssh() { # ADDR ARGS...
+    local addr=$1
+    shift
+    ssh -i "$KCS_STATE/cluster/id_ed25519" -o UserKnownHostsFile="$KCS_STATE/cluster/known_hosts" \
+        -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=5 -o GlobalKnownHostsFile=/dev/null \
+        -F /dev/null "root@$addr" kc-standin-api "$@"
+}
+
+# notAfter of a certificate (PEM file, or a kubeconfig's embedded client certificate) as epoch.
+kube_cert_end() { # FILE
+    local pem=$1 tmp end
+    if grep -q 'client-certificate-data:' "$1" 2>/dev/null; then
+        tmp=$(mktemp)
+        awk '/client-certificate-data:/ {print $2; exit}' "$1" | base64 -d >"$tmp"
+        pem=$tmp
+    fi
+    end=$(openssl x509 -noout -enddate -in "$pem" 2>/dev/null | sed 's/^notAfter=//')
+    [ -z "${tmp:-}" ] || rm -f "$tmp"
+    [ -n "$end" ] || return 1
+    date -u -d "$end" +%s
+}
