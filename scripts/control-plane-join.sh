@@ -35,16 +35,10 @@ joined() {
 }
 
 join_cluster() {
-    b64d KC_JOIN_CONFIG_B64
-    # The file holds the token and the certificate key: removed however this step ends.
-    CLEANUP_FILES+=("$JOIN_CONFIG")
-    mkdir -p "$STATE_DIR"
-    chmod 0700 "$STATE_DIR"
-    write_file "$JOIN_CONFIG" 0600 < <(printf '%s' "$DECODED")
+    write_join_config "$JOIN_CONFIG"
     grep -q '^controlPlane:' "$JOIN_CONFIG" ||
         die "the join configuration sent to $KC_HOST has no controlPlane section, so it would join as a worker: the program that rendered it has a bug"
-    run_redacted kubeadm config validate --config "$JOIN_CONFIG" ||
-        die "kubeadm rejects the join configuration on $KC_HOST (see above): the program that rendered it has a bug, or kubeadm is not the expected version"
+    validate_join_config "$JOIN_CONFIG"
     log "running kubeadm join as a control plane (up to 20 minutes): it downloads the uploaded certificates, adds an etcd member and starts the control-plane components"
     run_redacted timeout 20m kubeadm join --config "$JOIN_CONFIG" \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||

@@ -13,14 +13,8 @@ joined() {
 }
 
 join_cluster() {
-    b64d KC_JOIN_CONFIG_B64
-    # The file holds the token: removed however this step ends.
-    CLEANUP_FILES+=("$JOIN_CONFIG")
-    mkdir -p "$STATE_DIR"
-    chmod 0700 "$STATE_DIR"
-    write_file "$JOIN_CONFIG" 0600 < <(printf '%s' "$DECODED")
-    run_redacted kubeadm config validate --config "$JOIN_CONFIG" ||
-        die "kubeadm rejects the join configuration on $KC_HOST (see above): the program that rendered it has a bug, or kubeadm is not the expected version"
+    write_join_config "$JOIN_CONFIG"
+    validate_join_config "$JOIN_CONFIG"
     log "running kubeadm join (up to 10 minutes)"
     run_redacted timeout 10m kubeadm join --config "$JOIN_CONFIG" \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
