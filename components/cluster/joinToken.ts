@@ -19,9 +19,6 @@ export interface JoinTokenArgs {
     after: pulumi.Resource | pulumi.Resource[];
 }
 
-/** kubeadm's bootstrap token format. */
-export const TOKEN_FORMAT = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
-
 export class JoinToken extends pulumi.ComponentResource {
     /** "[a-z0-9]{6}.[a-z0-9]{16}" (secret). */
     public readonly token: pulumi.Output<string>;

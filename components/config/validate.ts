@@ -21,6 +21,7 @@ import {
     DEFAULT_FLANNEL_CHART_REPO as DEFAULT_FLANNEL_SOURCE,
     DEFAULT_FLANNEL_VERSION,
 } from "../render/cni";
+import { REQUIRED_SYSCTL } from "../render/node";
 
 export const SUPPORTED_MINORS = { min: 30, max: 35 } as const;
 export const DEFAULT_KUBERNETES_VERSION = "1.35.9";
@@ -84,11 +85,6 @@ const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z
 const IMAGE_REPO = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 const DURATION = /^([0-9]+)(s|m|h)$/;
 const SYSCTL_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
-const REQUIRED_SYSCTL: Record<string, string> = {
-    "net.bridge.bridge-nf-call-iptables": "1",
-    "net.bridge.bridge-nf-call-ip6tables": "1",
-    "net.ipv4.ip_forward": "1",
-};
 
 class Collector {
     readonly problems: string[] = [];

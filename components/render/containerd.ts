@@ -8,9 +8,6 @@ import { tomlBasic, tomlLiteral } from "./toml";
 /** Directory of per-registry hosts.toml files (containerd's `config_path`). */
 export const CONTAINERD_CERTS_DIR = "/etc/containerd/certs.d";
 
-/** Where the docker.io mirror configuration goes. */
-export const DOCKER_IO_HOSTS_TOML_PATH = `${CONTAINERD_CERTS_DIR}/docker.io/hosts.toml`;
-
 /** Upstream Docker Hub registry, the `server` of the docker.io hosts.toml. */
 export const DOCKER_HUB_SERVER = "https://registry-1.docker.io";
 

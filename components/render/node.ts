@@ -6,9 +6,6 @@ import { MANAGED_HEADER } from "./header";
 /** Kernel modules loaded now and at boot: bridge netfilter, overlayfs, IPVS with its schedulers, conntrack. */
 export const KERNEL_MODULES: readonly string[] = ["br_netfilter", "overlay", "ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"];
 
-/** Where renderSysctl's output goes. */
-export const SYSCTL_PATH = "/etc/sysctl.d/90-kubeadm-cluster.conf";
-
 /** sysctl keys Kubernetes networking cannot work without; spec.sysctl may not change them. */
 export const REQUIRED_SYSCTL: Readonly<Record<string, string>> = {
     "net.bridge.bridge-nf-call-iptables": "1",
