@@ -89,6 +89,25 @@ upload_config() {
     write_file "$INIT_UPLOAD_CONFIG" 0600 < <(printf '%s' "$content")
 }
 
+# pull_missing_images: the control-plane images the runtime does not have yet are pulled (an
+# air-gapped host whose images were loaded from archives pulls nothing: `kubeadm config images
+# pull` would ask the registry for every image, present or not).
+pull_missing_images() {
+    local images image missing=()
+    images=$(kubeadm config images list --config "$INIT_CONFIG" 2>/dev/null) ||
+        die "kubeadm cannot list the control-plane images for $INIT_CONFIG on $KC_HOST: run 'kubeadm config images list --config $INIT_CONFIG' there to see why"
+    for image in $images; do
+        crictl inspecti "$image" >/dev/null 2>&1 || missing+=("$image")
+    done
+    if ((${#missing[@]} == 0)); then
+        log "the control-plane images are present"
+        return 0
+    fi
+    log "pulling the control-plane images (missing: ${missing[*]})"
+    retry 3 run kubeadm config images pull --config "$INIT_CONFIG" ||
+        die "could not pull the control-plane images on $KC_HOST (see above): check imageRepository, the registry mirrors and the network, or load the images from archives"
+}
+
 init_cluster() {
     local config=$INIT_CONFIG upload=()
     mkdir -p "$STATE_DIR"
@@ -101,9 +120,7 @@ init_cluster() {
     fi
     run_redacted kubeadm config validate --config "$config" ||
         die "kubeadm rejects the configuration in $INIT_CONFIG on $KC_HOST (see above): the program that rendered it has a bug, or kubeadm is not the expected version"
-    log "pulling the control-plane images"
-    retry 3 run kubeadm config images pull --config "$INIT_CONFIG" ||
-        die "could not pull the control-plane images on $KC_HOST (see above): check imageRepository, the registry mirrors and the network"
+    pull_missing_images
     # kube-vip must hold the virtual IP while init runs, with the only kubeconfig that has its
     # rights from the start (a manifest left pointing at admin.conf would keep the VIP down).
     kube_vip_use admin.conf super-admin.conf
@@ -112,6 +129,7 @@ init_cluster() {
     else
         log "running kubeadm init (up to 15 minutes)"
     fi
+    kubeadm_preflight
     run_redacted timeout 15m kubeadm init --config "$config" ${upload[@]+"${upload[@]}"} \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm init failed on $KC_HOST (see above); the next run resets this half-done init and tries again. 'journalctl -u kubelet' and 'crictl ps -a' there show why the control plane did not come up"

@@ -40,6 +40,7 @@ join_cluster() {
         die "the join configuration sent to $KC_HOST has no controlPlane section, so it would join as a worker: the program that rendered it has a bug"
     validate_join_config "$JOIN_CONFIG"
     log "running kubeadm join as a control plane (up to 20 minutes): it downloads the uploaded certificates, adds an etcd member and starts the control-plane components"
+    kubeadm_preflight
     run_redacted timeout 20m kubeadm join --config "$JOIN_CONFIG" \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm join failed on $KC_HOST (see above); the next run resets this half-done join and tries again. Check that $KC_HOST reaches the control-plane endpoint and the other control planes (6443, etcd on 2379-2380), and that the uploaded certificates have not expired (they are uploaded again before each join)"

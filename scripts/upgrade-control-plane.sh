@@ -66,6 +66,7 @@ apply_upgrade() {
     local copy=false
     if root_kubeconfig_is_copy; then copy=true; fi
     log "running kubeadm upgrade apply v$WANT (up to 20 minutes)"
+    kubeadm_preflight
     run timeout 20m kubeadm upgrade apply "v$WANT" -y ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm upgrade apply v$WANT failed on $KC_HOST (see above): fix what it reports, then run pulumi up again; the upgrade resumes from here (kubeadm upgrade apply may be repeated)"
     # kubeadm renewed admin.conf; a copy of the old one keeps working only until it expires.

@@ -50,6 +50,7 @@ main() {
     write_file "$KUBE_REPO_FILE" 0644 < <(printf '%s' "$DECODED")
     kube_packages_at "$WANT" kubeadm
     log "running kubeadm upgrade node (up to 10 minutes)"
+    kubeadm_preflight
     run timeout 10m kubeadm upgrade node ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm upgrade node failed on $KC_HOST (see above): check that $KC_HOST reaches the control-plane endpoint, then run pulumi up again; the upgrade resumes from here"
     kube_packages_at "$WANT" kubelet kubectl

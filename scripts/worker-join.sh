@@ -16,6 +16,7 @@ join_cluster() {
     write_join_config "$JOIN_CONFIG"
     validate_join_config "$JOIN_CONFIG"
     log "running kubeadm join (up to 10 minutes)"
+    kubeadm_preflight
     run_redacted timeout 10m kubeadm join --config "$JOIN_CONFIG" \
         ${KUBEADM_PREFLIGHT_ARGS[@]+"${KUBEADM_PREFLIGHT_ARGS[@]}"} ||
         die "kubeadm join failed on $KC_HOST (see above); the next run resets this half-done join and tries again. Check that $KC_HOST reaches the control-plane endpoint and that the firewall lets it through"

@@ -87,12 +87,15 @@ export function renderInitConfig(spec: ClusterSpec, host: HostSpec): string {
         networking: { podSubnet: spec.podCidr, serviceSubnet: spec.serviceCidr, dnsDomain: "cluster.local" },
         apiServer: { certSANs },
     };
-    const kubelet = {
+    const kubelet: Record<string, unknown> = {
         apiVersion: "kubelet.config.k8s.io/v1beta1",
         kind: "KubeletConfiguration",
         // Must match the runtime's cgroup driver (containerd SystemdCgroup, docker native.cgroupdriver).
         cgroupDriver: "systemd",
     };
+    // From 1.35 the kubelet refuses a cgroup v1 host (EL8 and CentOS 7 boot with v1) unless told
+    // otherwise; the steps skip kubeadm's matching preflight check there (kubeadm_preflight).
+    if (v.minor >= 35) kubelet.failCgroupV1 = false;
     const kubeProxy: Record<string, unknown> = {
         apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
         kind: "KubeProxyConfiguration",

@@ -210,7 +210,7 @@ identify_os() {
 }
 
 # detect_os: identify_os, dying on an unsupported OS, then sets the per-family facts below,
-# KERNEL, KUBEADM_PREFLIGHT_ARGS, CGROUP (v1|v2) and ARCH.
+# KERNEL, CGROUP (v1|v2) and ARCH.
 detect_os() {
     identify_os
     [[ -z $OS_PROBLEM ]] || die "$OS_PROBLEM"
@@ -263,15 +263,29 @@ detect_os() {
     esac
     DOCKER_RELEASEVER=$OS_MAJOR
 
-    # kubeadm's SystemVerification refuses kernels older than 4.19 from 1.32 on; EL7's 3.10 and
-    # EL8's 4.18 carry the needed features as backports, so that one check is skipped there.
     KERNEL=$(uname -r)
-    KUBEADM_PREFLIGHT_ARGS=()
-    if kernel_older_than 4 19; then KUBEADM_PREFLIGHT_ARGS=(--ignore-preflight-errors=SystemVerification); fi
-
     # cgroup v2 mounts cgroup2fs at /sys/fs/cgroup; v1 mounts a tmpfs of per-controller hierarchies.
     if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then CGROUP=v2; else CGROUP=v1; fi
     ARCH=$(uname -m)
+}
+
+# kubeadm_preflight: sets KUBEADM_PREFLIGHT_ARGS for the installed kubeadm (after detect_os).
+# kubeadm's SystemVerification refuses kernels older than 4.19 from 1.32 on (EL7's 3.10 and EL8's
+# 4.18 carry the needed features as backports), and from 1.35 on it refuses cgroup v1 unless the
+# check is skipped and the kubelet runs with failCgroupV1: false (which the program renders). There
+# that one check is skipped.
+kubeadm_preflight() {
+    local minor
+    KUBEADM_PREFLIGHT_ARGS=()
+    if kernel_older_than 4 19; then
+        KUBEADM_PREFLIGHT_ARGS=(--ignore-preflight-errors=SystemVerification)
+    elif [[ $CGROUP == v1 ]]; then
+        minor=$(kubeadm version -o short 2>/dev/null | sed -n -E 's/^v1\.([0-9]+)\..*/\1/p')
+        if [[ -n $minor ]] && ((minor >= 35)); then
+            log "$KC_HOST runs cgroup v1, which the kubelet refuses from Kubernetes 1.35 unless told otherwise: kubeadm's system verification is skipped and the kubelet runs with failCgroupV1: false. Cgroup v1 support ends in a later release: move the host to cgroup v2 (kernel argument systemd.unified_cgroup_hierarchy=1, then a reboot)"
+            KUBEADM_PREFLIGHT_ARGS=(--ignore-preflight-errors=SystemVerification)
+        fi
+    fi
 }
 
 # kernel_older_than MAJOR MINOR: the running kernel is older than MAJOR.MINOR.

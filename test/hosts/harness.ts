@@ -34,6 +34,13 @@ export interface HostOptions {
     selinux?: "enforcing" | "permissive" | "disabled";
     /** What `containerd --version` reports once containerd.io is installed (default 1.7.27). */
     containerdVersion?: string;
+    /**
+     * A lab host (README "Lab hosts"): the real containerd (1: Debian's 1.6, 2: the lab's 2.x),
+     * kubelet, kubeadm, kubectl, crictl, runc and iptables run on it, from test/lab/build.sh.
+     */
+    lab?: 1 | 2;
+    /** A lab host's memory limit for its pods (its cgroup root), default 3072. */
+    cgroupMemMb?: number;
 }
 
 export interface TestHost {
@@ -131,7 +138,7 @@ export class Cluster {
 
     /** Runs a bash script as root inside the host's namespaces (not through SSH, no stand-in journal step). */
     sh(host: TestHost, script: string, input?: string): ShResult {
-        const r = spawnSync("nsenter", ["-t", this.pid(host), "-m", "-u", "-n", "--", "bash", "-c", script], {
+        const r = spawnSync("nsenter", ["-t", this.pid(host), "-m", "-u", "-n", "-p", "--", "bash", "-c", script], {
             encoding: "utf8",
             input,
             env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", LC_ALL: "C" },
@@ -433,6 +440,8 @@ export async function createCluster(hostOpts: HostOptions[]): Promise<Cluster> {
                 if (o.swap === false) args.push("--swap", "no");
                 if (o.selinux) args.push("--selinux", o.selinux);
                 if (o.containerdVersion) args.push("--containerd-version", o.containerdVersion);
+                if (o.lab) args.push("--lab", String(o.lab));
+                if (o.cgroupMemMb) args.push("--cgroup-mem-mb", String(o.cgroupMemMb));
                 const r = await runAsync("bash", args);
                 if (r.code !== 0) throw new Error(`host ${o.name} (${o.os}, ${o.ip}) did not come up:\n${r.stderr}`);
                 return r.stdout.trim();
@@ -475,7 +484,8 @@ export function changingCalls(calls: string[]): string[] {
         /^iptables-save\b/,
         /^chronyc (sources|tracking)\b/,
         /^docker (info|version)\b/,
-        /^crictl (info|version|ps|pods)\b/,
+        /^crictl (info|version|ps|pods|inspecti)\b/,
+        /^kubeadm config images list\b/,
         /^(yum|dnf) (list|info|repolist)\b/,
     ];
     return calls.filter((c) => !readOnly.some((re) => re.test(c)));

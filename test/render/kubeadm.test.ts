@@ -225,3 +225,15 @@ describe("control-plane taint", () => {
         expect(initDoc(single).nodeRegistration.taints).toEqual([]);
     });
 });
+
+describe("the kubelet on cgroup v1 hosts (EL8, CentOS 7)", () => {
+    test("from 1.35, where the kubelet refuses cgroup v1 by default, the KubeletConfiguration sets failCgroupV1: false", () => {
+        const kubelet = (minorVersion: string) =>
+            docOfKind(renderInitConfig(makeSpec({ kubernetesVersion: version(minorVersion) }), master), "KubeletConfiguration");
+        expect(kubelet("1.35.4").failCgroupV1).toBe(false);
+        expect(kubelet("1.36.3").failCgroupV1).toBe(false);
+        // Before 1.35 false is the kubelet's default (1.31-1.34) or the field does not exist (1.30).
+        expect(kubelet("1.34.4")).not.toHaveProperty("failCgroupV1");
+        expect(kubelet("1.30.14")).not.toHaveProperty("failCgroupV1");
+    });
+});

@@ -164,15 +164,34 @@ E
     [ "$status" -eq 0 ]
     [[ $stderr == *"[testhost] found a half-done kubeadm init (files in $ROOT/etc/kubernetes, API server not answering): resetting it first"* ]]
     [[ $stderr == *"[testhost] kept kube-vip's static pod ($m) for the next attempt"* ]]
+    # The images the first attempt pulled are there: nothing is pulled again.
+    [[ $stderr == *"[testhost] the control-plane images are present"* ]]
     diff <(changing_calls) - <<E
 kubeadm reset -f --cri-socket $SOCKET
-kubeadm config images pull --config /etc/kubeadm-cluster/kubeadm-init.yaml
 kubeadm init --config /etc/kubeadm-cluster/kubeadm-init-upload.yaml --upload-certs
 E
     cmp "$S/kube-vip-at-init" <(kube_vip_manifest super-admin.conf)
     cmp "$m" <(kube_vip_manifest admin.conf)
     grep -qx "certificateKey: \"$KEY\"" "$S/init-config"
     no_key
+}
+
+@test "control-plane-init: images already in the runtime (loaded from archives, no registry) are not pulled; a missing one is" {
+    mkdir -p "$S/images"
+    for image in kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns pause etcd; do : >"$S/images/$image"; done
+    step control-plane-init create
+    [ "$status" -eq 0 ]
+    [[ $stderr == *"[testhost] the control-plane images are present"* ]]
+    ! grep -q 'images pull' "$CALLS"
+    grep -qx 'crictl inspecti registry.k8s.io/etcd:3.6.6-0' "$CALLS"
+
+    step control-plane-init delete
+    rm -f "$S/images/etcd"
+    : >"$CALLS"
+    step control-plane-init create
+    [ "$status" -eq 0 ]
+    [[ $stderr == *"[testhost] pulling the control-plane images (missing: registry.k8s.io/etcd:3.6.6-0)"* ]]
+    grep -qx 'kubeadm config images pull --config /etc/kubeadm-cluster/kubeadm-init.yaml' "$CALLS"
 }
 
 # --- upload-certs -----------------------------------------------------------------------------

@@ -216,6 +216,16 @@ kubeadm)
         ;;
     esac
     case "$1 ${2:-}" in
+    "config images")
+        if [[ ${3:-} == pull ]]; then
+            mkdir -p "$S/images"
+            for image in kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns pause etcd; do : >"$S/images/$image"; done
+            exit 0
+        fi
+        # What kubeadm lists for the version in the configuration (registry.k8s.io).
+        for image in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do echo "registry.k8s.io/$image:v1.35.4"; done
+        printf '%s\n' registry.k8s.io/coredns/coredns:v1.13.1 registry.k8s.io/pause:3.10.1 registry.k8s.io/etcd:3.6.6-0
+        ;;
     "upgrade plan")
         if fail_once plan; then
             echo "[upgrade/config] FATAL: could not fetch the cluster configuration" >&2
@@ -325,6 +335,12 @@ kubectl)
 crictl)
     case ${1:-} in
     ps) [[ ! -f $S/etcd-id ]] || cat "$S/etcd-id" ;;
+    inspecti)
+        # images/<name>: the image is present (kubeadm config images pull, or the test, put it there)
+        name=${2##*/}
+        name=${name%%:*}
+        [[ -e $S/images/$name ]] || { echo "FATA[0000] no such image \"$2\" present" >&2; exit 1; }
+        ;;
     exec)
         # crictl exec ID etcdctl ... snapshot save PATH
         eval "path=\${$#}"

@@ -76,5 +76,5 @@ repo_b64() { # MINOR (1.35)
 
 # changing_calls: the calls that change something (no queries), in order.
 changing_calls() {
-    grep -vE '^(rpm -q|kubectl .*(get |version)|systemctl is-|uname|ip -o|ip link show|iptables -t [a-z]+ -S|ip6tables -t [a-z]+ -S|ss |crictl ps|systemd-analyze|getenforce|getsebool|haproxy -[cv]|keepalived (--help|-t)|kubeadm (config validate|token list))' "$CALLS" || true
+    grep -vE '^(rpm -q|kubectl .*(get |version)|systemctl is-|uname|ip -o|ip link show|iptables -t [a-z]+ -S|ip6tables -t [a-z]+ -S|ss |crictl (ps|inspecti)|systemd-analyze|getenforce|getsebool|haproxy -[cv]|keepalived (--help|-t)|kubeadm (version|config validate|config images list|token list))' "$CALLS" || true
 }

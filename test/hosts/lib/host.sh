@@ -9,7 +9,11 @@
 #   host.sh up ID IP OS --key PUBKEY_FILE [--hostname NAME] [--cpus 1] [--mem-mb N] [--uuid U]
 #              [--swap yes|no] [--selinux enforcing|permissive|disabled]
 #              [--containerd-version V] [--user NAME] [--cluster-dir DIR]
+#              [--lab 1|2] [--cgroup-mem-mb N]
 #        prints the host's "IP ssh-ed25519 AAAA..." known_hosts line
+#        --lab: a lab host, which runs the real Kubernetes programs (test/lab/build.sh builds
+#        them): containerd (1: Debian's 1.6, 2: the lab's 2.x) and the kubelet really run,
+#        kubeadm, kubectl, crictl, runc and iptables are real; see the README's "Lab hosts".
 #   host.sh down ID            stop and remove one host (and the bridge when it was the last)
 #   host.sh cleanup            remove everything left by any earlier run (prefix "kcth")
 #   host.sh exec ID CMD...     run CMD as root inside the host's namespaces (not through SSH)
@@ -37,6 +41,8 @@ STANDINS=$(cd "$HERE/../standins" && pwd)
 STANDIN_TOOLS=(yum dnf rpm systemctl hostnamectl modprobe lsmod sysctl swapoff setenforce getenforce
     firewall-cmd chronyc containerd ctr crictl docker kubeadm kubectl kubelet ipvsadm iptables
     iptables-save ip6tables)
+# Of those, the ones that are real on a lab host.
+LAB_REAL_TOOLS=(containerd ctr crictl kubeadm kubectl kubelet iptables iptables-save ip6tables)
 # Of those, the ones a package install puts on PATH (the rest are there from the start).
 PACKAGED_TOOLS=(containerd ctr crictl docker kubeadm kubectl kubelet ipvsadm firewall-cmd chronyc
     iptables iptables-save ip6tables)
@@ -402,6 +408,171 @@ write_standin_state() { # STATE OS
     for p in xfs dm_mod sd_mod virtio_net virtio_blk; do : >"$st/modules/$p"; done
 }
 
+# ---------------------------------------------------------------------------------------------
+# Lab hosts (--lab): the real containerd, kubelet, kubeadm, kubectl, crictl, runc and iptables.
+
+LAB_CACHE=${KC_LAB_CACHE:-/var/cache/kubeadm-cluster-lab}
+LAB_VERSIONS=$HERE/../../lab/versions.env
+
+is_lab_real() { [[ " ${LAB_REAL_TOOLS[*]} " == *" $1 "* ]]; }
+
+lab_version() { sed -n "s/^$1=\"\(.*\)\"$/\1/p" "$LAB_VERSIONS"; }
+
+lab_check() { # CONTAINERD(1|2): the lab build is there
+    local want
+    if [ "$1" = 1 ]; then want=$LAB_CACHE/containerd/debian/bin/containerd; else want=$LAB_CACHE/containerd/v$(lab_version KC_LAB_CONTAINERD2)/bin/containerd; fi
+    [ -x "$want" ] || die "the lab is not built ($want is missing): run bash test/lab/build.sh"
+    [ -x "$LAB_CACHE/containerd/debian/bin/runc" ] || die "the lab is not built (runc is missing): run bash test/lab/build.sh"
+}
+
+# The kubelet refuses a kernel that is not set as it expects unless it may set it itself; with
+# protectKernelDefaults it only checks. Each lab host sees these values in place of this machine's
+# (which no lab program may change: /proc/sys is read-only in the host but for its own net/).
+LAB_KERNEL_DEFAULTS=(kernel/panic=10 kernel/panic_on_oops=1 vm/overcommit_memory=1 vm/panic_on_oom=0
+    kernel/keys/root_maxkeys=1000000 kernel/keys/root_maxbytes=25000000)
+
+# The cgroup hierarchies of this machine (v1 controllers and the v2 "unified" one).
+cgroup_hierarchies() { awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts | grep '^/sys/fs/cgroup/'; }
+
+# The lab hosts' cgroups: one root per host, below a base shared by all lab hosts that lies below
+# this session's own memory cgroup (everything the pods use counts where this session's memory
+# counts); the same path in every hierarchy, as the kubelet's cgroupRoot is one path.
+lab_cgroup_base() {
+    local base
+    base=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+    printf '%s/kcth' "${base%/}"
+}
+
+# cgroup_mkdir PARENT CHILD LIST: makes a cgroup and appends it to LIST; a cpuset (v1) group gets
+# its parent's CPUs and memory nodes (it has none until given them).
+cgroup_mkdir() {
+    [ ! -d "$1/$2" ] || return 0
+    mkdir "$1/$2"
+    echo "$1/$2" >>"$3"
+    if [ -f "$1/$2/cpuset.cpus" ]; then
+        cat "$1/cpuset.cpus" >"$1/$2/cpuset.cpus"
+        cat "$1/cpuset.mems" >"$1/$2/cpuset.mems"
+    fi
+}
+
+lab_cgroups_base() { # the shared base, in every hierarchy (under the lock); made ones in $ROOT/.lab-cgroups
+    local h path part
+    for h in $(cgroup_hierarchies); do
+        path=$h
+        for part in $(lab_cgroup_base | tr '/' ' '); do
+            cgroup_mkdir "$path" "$part" "$ROOT/.lab-cgroups"
+            path=$path/$part
+        done
+    done
+}
+
+lab_cgroups_create() { # ID DIR MEM_MB: the host's root in every hierarchy; recorded in DIR/cgroups
+    local id=$1 d=$2 mem=$3 h path
+    mkdir -p "$ROOT"
+    with_lock lab_cgroups_base
+    echo "$(lab_cgroup_base)/$id" >"$d/cgroup-root"
+    : >"$d/cgroups"
+    for h in $(cgroup_hierarchies); do
+        path=$h$(lab_cgroup_base)
+        cgroup_mkdir "$path" "$id" "$d/cgroups"
+        if [ -f "$path/$id/memory.limit_in_bytes" ]; then echo $((mem * 1024 * 1024)) >"$path/$id/memory.limit_in_bytes"; fi
+    done
+}
+
+# lab_cgroups_base_remove: the shared base's groups this harness made, once no lab host uses them.
+lab_cgroups_base_remove() {
+    local p keep=()
+    [ -f "$ROOT/.lab-cgroups" ] || return 0
+    while read -r p; do
+        rmdir "$p" 2>/dev/null || [ ! -d "$p" ] || keep+=("$p")
+    done < <(tac "$ROOT/.lab-cgroups")
+    if [ "${#keep[@]}" -eq 0 ]; then rm -f "$ROOT/.lab-cgroups"; else printf '%s\n' "${keep[@]}" | tac >"$ROOT/.lab-cgroups"; fi
+}
+
+# lab_cgroups_remove DIR: removes the host's root (and what the kubelet and runc made below it),
+# deepest first, once the host's processes are gone; then the shared base when it is unused.
+lab_cgroups_remove() {
+    local d=$1 p left=""
+    [ -f "$d/cgroups" ] || return 0
+    for _ in $(seq 1 100); do
+        while read -r p; do
+            if [ -d "$p" ]; then find "$p" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
+        done <"$d/cgroups"
+        left=""
+        while read -r p; do [ ! -d "$p" ] || left+=" $p"; done <"$d/cgroups"
+        [ -n "$left" ] || break
+        sleep 0.1
+    done
+    if [ -n "$left" ]; then
+        echo "host.sh: could not remove the cgroups$left (processes left in them?)" >&2
+    else
+        rm -f "$d/cgroups"
+    fi
+    with_lock lab_cgroups_base_remove
+}
+
+lab_prepare() { # ID DIR CONTAINERD(1|2)
+    local id=$1 d=$2 lab=$3 st=$2/varlib/kc-standin kv
+    echo "$lab" >"$d/lab"
+    awk '($3 == "cgroup" || $3 == "cgroup2") && $2 ~ /^\/sys\/fs\/cgroup\// { print }' /proc/self/mounts >"$d/cgroup-mounts"
+    {
+        echo "cache=$LAB_CACHE"
+        echo "containerd=$lab"
+        echo "containerd2=$(lab_version KC_LAB_CONTAINERD2)"
+    } >"$st/lab"
+    # What containerd.io "installs" here, and so what `containerd --version` will say.
+    KCS_STATE=$st bash -c '. "$1" && lab_containerd_version' lab "$STANDINS/lab.sh" >"$st/containerd-version"
+    install -m 755 "$STANDINS/kc-lab-unit" "$d/usrlocalbin/kc-lab-unit"
+    install -m 755 "$STANDINS/kc-lab-kubeadm" "$d/usrlocalbin/kc-lab-kubeadm"
+    lab_cgroups_create "$id" "$d" "$CGROUP_MEM_MB"
+    # The lab's deviations, read by kc-lab-kubeadm (test/hosts/README.md says why each is needed).
+    mkdir -p "$d/etc/kc-lab/kubeadm-patches"
+    cat >"$d/etc/kc-lab/kubeadm-patches/kubeletconfiguration+merge.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+cgroupRoot: $(cat "$d/cgroup-root")
+protectKernelDefaults: true
+oomScoreAdj: 0
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 1%
+  nodefs.inodesFree: 1%
+  imagefs.available: 1%
+resolvConf: /etc/kc-lab/resolv.conf
+EOF
+    # Pods with dnsPolicy Default (CoreDNS) need a name server to forward to: an address on the
+    # test bridge that no test host has, so nothing answers and nothing leaves the bridge.
+    printf 'nameserver 10.250.0.254\n' >"$d/etc/kc-lab/resolv.conf"
+    for kv in "${LAB_KERNEL_DEFAULTS[@]}"; do
+        mkdir -p "$d/fake/sys/$(dirname "${kv%%=*}")"
+        printf '%s\n' "${kv#*=}" >"$d/fake/sys/${kv%%=*}"
+    done
+    # kube-proxy's pod mounts the host's /lib/modules; this kernel has no modules and this
+    # machine no such directory (it stays empty).
+    [ -d /usr/lib/modules ] || mkdir -p /usr/lib/modules
+}
+
+# In the lab host's new mount namespace, after /proc/sys became read-only: the host's own
+# network sysctls writable again, the kernel values the kubelet checks, and this machine's cgroup
+# hierarchies (`ip netns exec` gave the host a /sys of its own, for its network devices, without them).
+lab_inside_proc() { # DIR
+    local d=$1 kv dev dir type opts _
+    mount -t tmpfs -o mode=755 kcth-cgroup /sys/fs/cgroup
+    while read -r dev dir type opts _; do
+        mkdir -p "$dir"
+        mount -t "$type" -o "$opts" "$dev" "$dir"
+    done <"$d/cgroup-mounts"
+    mount --bind /proc/sys/net /proc/sys/net
+    mount -o remount,bind,rw /proc/sys/net
+    for kv in "${LAB_KERNEL_DEFAULTS[@]}"; do
+        mount --bind "$d/fake/sys/${kv%%=*}" "/proc/sys/${kv%%=*}"
+        mount -o remount,bind,ro "/proc/sys/${kv%%=*}"
+    done
+}
+
 cmd_up() {
     local id=$1 ip=$2 os=$3
     shift 3
@@ -409,7 +580,8 @@ cmd_up() {
     if ! [[ $ip =~ ^10\.250\.0\.([0-9]{1,3})$ ]] || ((BASH_REMATCH[1] < 2 || BASH_REMATCH[1] > 254)); then
         die "address $ip must be 10.250.0.2-254"
     fi
-    local hostname=$id cpus=0 mem_mb=4096 uuid key="" user="" cluster_dir=""
+    local hostname=$id cpus=0 mem_mb=4096 uuid key="" user="" cluster_dir="" lab=""
+    CGROUP_MEM_MB=3072
     SWAP=yes SELINUX_MODE=enforcing CONTAINERD_VERSION=1.7.27
     uuid=$(cat /proc/sys/kernel/random/uuid)
     while [ $# -gt 0 ]; do
@@ -424,11 +596,15 @@ cmd_up() {
         --key) key=$2 ;;
         --user) user=$2 ;;
         --cluster-dir) cluster_dir=$2 ;;
+        --lab) lab=$2 ;;
+        --cgroup-mem-mb) CGROUP_MEM_MB=$2 ;;
         *) die "unknown option $1" ;;
         esac
         shift 2
     done
     if [ -z "$key" ] || [ ! -f "$key" ]; then die "--key PUBKEY_FILE is required"; fi
+    [[ -z $lab || $lab == 1 || $lab == 2 ]] || die "--lab takes 1 (Debian's containerd 1.6) or 2 (the lab's containerd 2.x)"
+    [ -z "$lab" ] || lab_check "$lab"
     local ns=$PREFIX-$id veth=$PREFIX-$id d=$ROOT/$id other
     [ ! -e "/run/netns/$ns" ] || die "host $id already exists"
     for other in "$ROOT"/*/ip; do
@@ -444,6 +620,7 @@ cmd_up() {
     chmod 700 "$d/root" "$d/root/.ssh"
     echo "$ip" >"$d/ip"
     echo "$hostname" >"$d/hostname"
+    echo "$os" >"$d/os"
 
     # Private /etc: a copy of this machine's, without its SSH host keys, made to look like $os.
     cp -a /etc "$d/etc"
@@ -495,7 +672,10 @@ EOF
     local t st=$d/varlib/kc-standin
     write_standin_state "$st" "$os"
     mkdir -p "$st/bin"
-    for t in "${PACKAGED_TOOLS[@]}"; do install -m 755 "$STANDINS/$t" "$st/bin/$t"; done
+    for t in "${PACKAGED_TOOLS[@]}"; do
+        if [ -n "$lab" ] && is_lab_real "$t"; then continue; fi
+        install -m 755 "$STANDINS/$t" "$st/bin/$t"
+    done
     local base=(rpm yum dnf systemctl hostnamectl modprobe lsmod sysctl swapoff setenforce getenforce)
     case $os in
     centos7 | centos6) base=(rpm yum systemctl hostnamectl modprobe lsmod sysctl swapoff setenforce getenforce) ;;
@@ -506,12 +686,17 @@ EOF
     for pkg in firewalld chrony iptables; do
         [ -f "$st/rpm/$pkg" ] || continue
         case $pkg in firewalld) t=firewall-cmd ;; chrony) t=chronyc ;; *) t="iptables iptables-save ip6tables" ;; esac
-        for t in $t; do install -m 755 "$STANDINS/$t" "$d/usrlocalbin/$t"; done
+        for t in $t; do
+            if [ -n "$lab" ] && is_lab_real "$t"; then continue; fi
+            install -m 755 "$STANDINS/$t" "$d/usrlocalbin/$t"
+        done
     done
     install -m 644 "$STANDINS/lib.sh" "$d/usrlocalbin/kc-standin-lib.sh"
     install -m 644 "$STANDINS/pkg.sh" "$d/usrlocalbin/kc-standin-pkg.sh"
     install -m 644 "$STANDINS/kube.sh" "$d/usrlocalbin/kc-standin-kube.sh"
     install -m 755 "$STANDINS/kc-standin-api" "$d/usrlocalbin/kc-standin-api"
+    install -m 644 "$STANDINS/lab.sh" "$d/usrlocalbin/kc-standin-lab.sh"
+    [ -z "$lab" ] || lab_prepare "$id" "$d" "$lab"
     : >"$d/fake/hidden"
     chmod 644 "$d/fake/hidden"
     echo "$hostname" >"$d/varlib/kc-standin/node-name"
@@ -530,10 +715,27 @@ EOF
     # Start: enter the netns, new mount + UTS namespaces, set up, exec sshd (its pid is the anchor).
     local taskset=()
     [ "$cpus" = 1 ] && taskset=(taskset -c 0)
-    ip netns exec "$ns" unshare -m -u --propagation private -- \
-        "${taskset[@]}" bash "$HERE/host.sh" _inside "$id" "$hostname" "$user" \
-        >"$d/sshd.log" 2>&1 </dev/null 9>&- &
-    echo $! >"$d/pid"
+    if [ -n "$lab" ]; then
+        # A lab host has its own PID namespace too: its daemons and containers can signal nothing
+        # outside it, and they all end with its first process (which then holds sshd).
+        ip netns exec "$ns" unshare -m -u -p -f --mount-proc --propagation private -- \
+            "${taskset[@]}" bash "$HERE/host.sh" _inside "$id" "$hostname" "$user" \
+            >"$d/sshd.log" 2>&1 </dev/null 9>&- &
+        local unshare_pid=$! first="" i
+        for i in $(seq 1 100); do
+            first=$(awk '{print $1}' "/proc/$unshare_pid/task/$unshare_pid/children" 2>/dev/null)
+            [ -n "$first" ] && break
+            sleep 0.02
+        done
+        [ -n "$first" ] || die "host $id: its PID namespace did not start"
+        echo "$first" >"$d/pid"
+        echo "$unshare_pid" >"$d/unshare.pid"
+    else
+        ip netns exec "$ns" unshare -m -u --propagation private -- \
+            "${taskset[@]}" bash "$HERE/host.sh" _inside "$id" "$hostname" "$user" \
+            >"$d/sshd.log" 2>&1 </dev/null 9>&- &
+        echo $! >"$d/pid"
+    fi
     local end=$((SECONDS + 30))
     while [ "$SECONDS" -lt "$end" ]; do
         if (exec 3<>"/dev/tcp/$ip/22") 2>/dev/null; then
@@ -569,8 +771,10 @@ cmd_inside() {
     # Stood-in tools that also exist on this machine (systemctl, sysctl, swapoff, kubectl, ...):
     # cover the real binaries with an empty non-executable file, so only the stand-in on PATH
     # answers and nothing here can touch this machine's kernel, units or firewall.
-    local t real
+    local t real lab=""
+    [ ! -f "$d/lab" ] || lab=$(cat "$d/lab")
     for t in "${STANDIN_TOOLS[@]}"; do
+        if [ -n "$lab" ] && is_lab_real "$t"; then continue; fi
         for real in /usr/bin/$t /usr/sbin/$t; do
             [ -e "$real" ] || continue
             real=$(readlink -f "$real")
@@ -581,6 +785,14 @@ cmd_inside() {
     mount --bind "$d/fake/swaps" /proc/swaps
     mount --bind /proc/sys /proc/sys
     mount -o remount,bind,ro /proc/sys
+    if [ -n "$lab" ]; then
+        lab_inside_proc "$d"
+    else
+        # The cgroup layout the OS boots with: EL9 the unified hierarchy (cgroup v2) at
+        # /sys/fs/cgroup, EL7 and EL8 cgroup v1 (`ip netns exec` left /sys/fs/cgroup an empty
+        # directory of the host's own /sys; this machine's unified hierarchy is mounted there for EL9).
+        case $(cat "$d/os") in rocky9 | alma9) mount -t cgroup2 kcth-cgroup2 /sys/fs/cgroup ;; esac
+    fi
     # /sys/class: a tmpfs holding the real classes (net shows this netns) plus dmi/id/product_uuid.
     mkdir -p "$d/sysclass"
     mount --bind /sys/class "$d/sysclass"
@@ -609,7 +821,13 @@ cmd_inside() {
         echo "$user ALL=(ALL) NOPASSWD: ALL" >"/etc/sudoers.d/$user"
         chmod 440 "/etc/sudoers.d/$user"
     fi
-    exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+    if [ -z "$lab" ]; then exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config; fi
+    # PID 1 of a lab host: sshd is its child, and it reaps every orphan (daemons the host's sessions
+    # started, containers' shims); when sshd ends, so does the host.
+    /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config &
+    local sshd=$!
+    trap 'kill -TERM "$sshd" 2>/dev/null' TERM
+    while kill -0 "$sshd" 2>/dev/null; do wait "$sshd" || true; done
 }
 
 kill_host_procs() { # NS
@@ -623,21 +841,36 @@ kill_host_procs() { # NS
     done
 }
 
+# kill_pid_namespace DIR: a lab host's first process (recorded in DIR/pid) killed: the kernel then
+# kills every process of its PID namespace, containers included, wherever their network namespace.
+kill_pid_namespace() {
+    local d=$1 pid i
+    [ -f "$d/lab" ] && [ -f "$d/pid" ] || return 0
+    pid=$(cat "$d/pid")
+    kill -9 "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+}
+
 cmd_down() {
     local id=$1 ns=$PREFIX-$1
     check_id "$id"
+    kill_pid_namespace "$ROOT/$id"
     if [ -e "/run/netns/$ns" ]; then
         kill_host_procs "$ns"
         ip netns del "$ns" 2>/dev/null || true
     fi
     ip link del "$PREFIX-$id" 2>/dev/null || true
     if [ -f "$ROOT/$id/pid" ]; then kill -9 "$(cat "$ROOT/$id/pid")" 2>/dev/null || true; fi
+    lab_cgroups_remove "$ROOT/$id"
     rm -rf "${ROOT:?}/$id"
     with_lock bridge_down_if_unused
 }
 
 cmd_cleanup() {
     local ns id l
+    if [ -d "$ROOT" ]; then
+        for id in "$ROOT"/*/; do [ -d "$id" ] && kill_pid_namespace "${id%/}"; done
+    fi
     for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-" || true); do
         kill_host_procs "$ns"
         ip netns del "$ns" 2>/dev/null || true
@@ -649,8 +882,10 @@ cmd_cleanup() {
         for id in "$ROOT"/*/; do
             [ -d "$id" ] || continue
             if [ -f "$id/pid" ]; then kill -9 "$(cat "$id/pid")" 2>/dev/null || true; fi
+            lab_cgroups_remove "${id%/}"
         done
         rm -rf "${ROOT:?}"/*
+        with_lock lab_cgroups_base_remove
     fi
     with_lock bridge_down_if_unused
 }
@@ -661,7 +896,7 @@ cmd_exec() {
     local id=$1
     shift
     check_id "$id"
-    nsenter -t "$(cat "$ROOT/$id/pid")" -m -u -n -- "$@"
+    nsenter -t "$(cat "$ROOT/$id/pid")" -m -u -n -p -- "$@"
 }
 
 cmd_link() { # ID down|up: the bridge side of the host's veth

@@ -137,3 +137,7 @@ kcs_unit_get() { # UNIT FIELD(1|2)
 kcs_unit_set() { # UNIT ENABLED ACTIVE
     printf '%s %s\n' "$2" "$3" >"$KCS_STATE/units/$(kcs_unit_name "$1")"
 }
+
+# Lab hosts (the real Kubernetes programs): lab.sh.
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. /usr/local/bin/kc-standin-lab.sh

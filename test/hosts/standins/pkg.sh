@@ -111,6 +111,11 @@ resolve_pkg() { # SPEC -> sets PKG_NAME and RESOLVED (version-release)
             break
         done < <(repo_sections)
         [ -n "$found" ] || return 1
+        # A lab host's repo holds exactly the versions the lab built.
+        if kcs_lab && [[ $PKG_NAME =~ ^kube(adm|let|ctl)$ ]]; then
+            PKG_VER=${PKG_VER:-$(lab_kube_version_of_minor "$found")}
+            lab_has_package "$PKG_NAME" "$PKG_VER" || return 1
+        fi
         case $PKG_NAME in
         kubeadm | kubelet | kubectl) RESOLVED=${PKG_VER:-$found.9}-${PKG_REL:-150500.1.1} ;;
         cri-tools) RESOLVED=${PKG_VER:-$found.0}-${PKG_REL:-150500.1.1} ;;
@@ -152,6 +157,7 @@ pkg_put() { # NAME VER-REL
     for b in $(pkg_binaries "$1"); do
         if [ -f "$KCS_BIN_STASH/$b" ]; then install -m 755 "$KCS_BIN_STASH/$b" "/usr/local/bin/$b"; fi
     done
+    if kcs_lab; then lab_install "$1" "${2%-*}"; fi
     # files the real packages put where scripts look for them
     case $1 in
     kubelet) mkdir -p /etc/sysconfig /var/lib/kubelet
@@ -166,6 +172,7 @@ pkg_remove() {
     local b
     rm -f "$KCS_STATE/rpm/$1"
     for b in $(pkg_binaries "$1"); do rm -f "/usr/local/bin/$b"; done
+    if kcs_lab; then lab_uninstall "$1"; fi
 }
 
 pkg_main() {
