@@ -5,6 +5,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { ClusterSpec } from "../../components/config/spec";
 import { RawConfig, parseClusterConfig } from "../../components/config/validate";
 import { loadStackConfig } from "../../tools/stackConfig";
@@ -180,4 +181,44 @@ export async function waitFor(description: string, check: () => boolean, timeout
 export function daemonLogs(c: Cluster, host: TestHost, lines = 60): string {
     const r = c.sh(host, `for f in /var/log/kc-lab/*.log; do [ -f "$f" ] || continue; echo "== $f"; tail -n ${lines} "$f"; done`);
     return r.stdout;
+}
+
+/** A Kubernetes object as kubectl takes it. */
+export type KubeObject = { apiVersion: string; kind: string; metadata?: { name?: string; namespace?: string } } & Record<string, unknown>;
+
+/**
+ * The Kubernetes objects the program applies for a stack, read from the real program run under the
+ * mock engine (test/program/harness.ts): each kubernetes:<group>/<version>:<Kind> resource's inputs,
+ * and the documents of the user's manifests (ConfigGroup). Not included, with the reason: the Calico
+ * operator's own manifests (ConfigFile of a URL: fetched at deploy time, unreachable here) and the
+ * Flannel chart (rendered by Helm at deploy time).
+ */
+export async function programObjects(config: { config: Record<string, string>; secretKeys: string[] }): Promise<KubeObject[]> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runProgram } = require("../program/harness") as typeof import("../program/harness");
+    const run = await runProgram(config);
+    const out: KubeObject[] = [];
+    for (const r of run.resources) {
+        const m = /^kubernetes:([a-z0-9.-]+)\/([a-z0-9]+):([A-Za-z]+)$/.exec(r.type);
+        if (r.type === "kubernetes:yaml/v2:ConfigGroup") {
+            for (const doc of yaml.loadAll(String(r.inputs.yaml))) if (doc) out.push(doc as KubeObject);
+            continue;
+        }
+        if (!m || m[1] === "yaml" || m[1] === "helm.sh") continue;
+        const [, group, ver, kind] = m;
+        const { apiVersion: _a, kind: _k, ...rest } = r.inputs; // eslint-disable-line @typescript-eslint/no-unused-vars
+        out.push({ apiVersion: group === "core" ? ver : `${group}/${ver}`, kind, ...rest });
+    }
+    return out;
+}
+
+/** The Calico Installation's CRD, from Calico v3.31.7's own schema (fixtures/), so the API server validates the Installation as on a real cluster. */
+export const CALICO_INSTALLATION_CRD = path.join(__dirname, "fixtures", "calico-installation-crd-v3.31.json");
+
+/** `kubectl apply --server-side` of OBJECTS on the control plane, as a dry run on the server unless `real`; the API server's answer. */
+export function kubectlApply(c: Cluster, cp: TestHost, objects: KubeObject[], opts: { real?: boolean } = {}): { code: number; out: string } {
+    const text = objects.map((o) => yaml.dump(o, { noRefs: true, lineWidth: -1 })).join("---\n");
+    const dry = opts.real ? "" : "--dry-run=server";
+    const r = c.sh(cp, `kubectl --kubeconfig /etc/kubernetes/admin.conf apply --server-side --field-manager=kubeadm-cluster-lab ${dry} -f - 2>&1`, text);
+    return { code: r.code, out: r.stdout + r.stderr };
 }
