@@ -59,6 +59,22 @@ check_path() {
     done
 }
 
+# allow_cgroup_v1_kubelets: from 1.35 the kubelet refuses a cgroup v1 host (EL8 and CentOS 7 boot
+# with v1) unless its configuration says failCgroupV1: false. kubeadm upgrade writes every node's
+# kubelet configuration from the kubelet-config ConfigMap, which a cluster initialised before 1.35
+# (or by an earlier version of this program) may lack it in: it is added there, as kubeadm
+# documents for a cluster-wide kubelet setting, before the upgrade.
+allow_cgroup_v1_kubelets() {
+    local current patch
+    current=$(kube_query -n kube-system get configmap kubelet-config -o 'jsonpath={.data.kubelet}') ||
+        die "cannot read the kubelet-config ConfigMap on $KC_HOST: check the API server there, then run pulumi up again"
+    if grep -qE '^failCgroupV1:' <<<"$current"; then return 0; fi
+    patch=$(printf '%s\nfailCgroupV1: false\n' "${current%$'\n'}" | json_text)
+    run kube -n kube-system patch configmap kubelet-config --type merge -p "{\"data\":{\"kubelet\":$patch}}" ||
+        die "could not set failCgroupV1: false in the kubelet-config ConfigMap on $KC_HOST (see above); without it a cgroup v1 node's kubelet $WANT does not start"
+    log "set failCgroupV1: false in the kubelet-config ConfigMap: from 1.35 the kubelet refuses cgroup v1 hosts (EL8, CentOS 7) otherwise"
+}
+
 apply_upgrade() {
     log "kubeadm upgrade plan v$WANT:"
     run timeout 5m kubeadm upgrade plan "v$WANT" ||
@@ -145,6 +161,7 @@ main() {
     if cluster_at_target; then
         log "kubeadm upgrade apply v$WANT is done already"
     else
+        if (($(version_minor "$WANT") >= 35)); then allow_cgroup_v1_kubelets; fi
         apply_upgrade
     fi
     upgrade_node_part

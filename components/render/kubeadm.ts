@@ -94,8 +94,11 @@ export function renderInitConfig(spec: ClusterSpec, host: HostSpec): string {
         cgroupDriver: "systemd",
     };
     // From 1.35 the kubelet refuses a cgroup v1 host (EL8 and CentOS 7 boot with v1) unless told
-    // otherwise; the steps skip kubeadm's matching preflight check there (kubeadm_preflight).
-    if (v.minor >= 35) kubelet.failCgroupV1 = false;
+    // otherwise; the steps skip kubeadm's matching preflight check there (kubeadm_preflight). Set
+    // wherever the field exists (1.31, defaulting to false until 1.35), so that a cluster made at
+    // 1.31-1.34 keeps its cgroup v1 nodes through the upgrade to 1.35: kubeadm upgrade writes each
+    // node's kubelet configuration from the cluster's copy of this document.
+    if (v.minor >= 31) kubelet.failCgroupV1 = false;
     const kubeProxy: Record<string, unknown> = {
         apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
         kind: "KubeProxyConfiguration",

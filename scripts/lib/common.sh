@@ -98,6 +98,11 @@ json_str() {
     printf '"%s"' "$s"
 }
 
+# json_text: stdin as one JSON string, every line kept (for a kubectl merge patch of a text value).
+json_text() {
+    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk 'BEGIN { printf "\"" } { printf "%s\\n", $0 } END { printf "\"" }'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Parameters and modes
 
@@ -710,15 +715,38 @@ kube_state_present() {
 # remove_tree PATH: removes a directory tree without crossing into other file systems (volumes).
 remove_tree() {
     [[ -e $1 ]] || return 0
-    rm -rf --one-file-system "$1" || log "could not remove all of $1"
-    log "removed $1"
+    if run rm -rf --one-file-system "$1"; then
+        log "removed $1"
+    else
+        log "could not remove all of $1 (a file system mounted there stays mounted)"
+    fi
 }
 
-# unmount_below DIR: unmounts what kubelet left mounted under DIR, deepest first.
+# empty_dir DIR: removes what DIR holds (not crossing into other file systems); DIR stays.
+empty_dir() {
+    [[ -d $1 ]] || return 0
+    [[ -n $(ls -A "$1") ]] || return 0
+    if run find "$1" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +; then
+        CHANGES=$((CHANGES + 1))
+        log "emptied $1"
+    else
+        log "could not empty $1"
+    fi
+}
+
+# unmount_below DIR: unmounts what the kubelet left mounted under DIR, deepest first, and DIR
+# itself where it is a bind mount of itself: the kubelet makes its directory a shared mount that way
+# when the file system holding it is not shared. A file system of its own mounted at DIR stays.
 unmount_below() {
-    local mnt
+    local mnt i
     awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while IFS= read -r mnt; do
         umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || log "could not unmount $mnt"
+    done
+    # /proc/self/mountinfo: field 4 is the mounted directory's path within its file system ("/" for
+    # a whole file system), field 5 where it is mounted.
+    for i in 1 2 3; do
+        awk -v d="$1" '$5 == d && $4 != "/" { found = 1 } END { exit !found }' /proc/self/mountinfo || break
+        if umount "$1" 2>/dev/null || umount -l "$1" 2>/dev/null; then log "unmounted the bind mount of $1"; else log "could not unmount $1"; break; fi
     done
 }
 
@@ -804,9 +832,11 @@ reset_node() {
 
     unmount_below /var/lib/kubelet
     local dir
-    for dir in /etc/cni/net.d /var/lib/cni /var/lib/calico /run/calico /run/flannel /var/lib/kubelet /etc/kubernetes; do
+    for dir in /var/lib/cni /var/lib/calico /run/calico /run/flannel /var/lib/kubelet /etc/kubernetes; do
         remove_tree "$dir"
     done
+    # Emptied, not removed: containerd 2.x watches it and stops its CRI service when it goes away.
+    empty_dir /etc/cni/net.d
     if $control_plane; then remove_tree /var/lib/etcd; fi
     remove_tree "$STATE_DIR"
 

@@ -272,9 +272,11 @@ describe("removal and reset", () => {
         ]);
         const links = c.sh(w1, "ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort").stdout.split("\n").filter((x) => x);
         expect(links).toEqual(["eth0", "keepme0", "lo"]);
-        for (const gone of ["/etc/cni/net.d", "/var/lib/cni", "/etc/kubernetes", "/var/lib/kubelet", "/etc/kubeadm-cluster"]) {
+        for (const gone of ["/etc/cni/net.d/10-calico.conflist", "/var/lib/cni", "/etc/kubernetes", "/var/lib/kubelet", "/etc/kubeadm-cluster"]) {
             expect(`${gone}: ${c.exists(w1, gone)}`).toBe(`${gone}: false`);
         }
+        // /etc/cni/net.d is emptied, not removed: containerd 2.x stops its CRI service when it goes away.
+        expect(c.sh(w1, "ls -A /etc/cni/net.d").stdout).toBe("");
         expect(c.checksum(w1, ["/etc/hosts", "/etc/containerd", "/etc/sysctl.d", "/etc/yum.repos.d", "/etc/my-app.conf", "/opt/cni/bin", "/etc/fstab"])).toEqual(keep);
         expect(c.sh(w1, "iptables -t filter -S; iptables -t nat -S").stdout).toBe(
             "-P INPUT ACCEPT\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N MY-RULES\n-A INPUT -j MY-RULES\n-A MY-RULES -j ACCEPT\n-P PREROUTING ACCEPT\n-P INPUT ACCEPT\n-P OUTPUT ACCEPT\n-P POSTROUTING ACCEPT\n",

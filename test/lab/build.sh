@@ -216,8 +216,12 @@ build_debian_runtime() {
     rm -rf "$dir"
     tmp=$(mktemp -d)
     log "fetching Debian's containerd and runc"
-    (cd "$tmp" && apt-get download containerd runc >/dev/null 2>"$tmp/err") ||
-        { cat "$tmp/err" >&2; die "apt-get download containerd runc failed (run apt-get update first?)"; }
+    if ! (cd "$tmp" && apt-get download containerd runc >/dev/null 2>"$tmp/err"); then
+        # Stale package lists name versions the mirror no longer has: refresh them once.
+        if [ "$(id -u)" = 0 ]; then apt-get update -qq >/dev/null 2>&1 || true; fi
+        (cd "$tmp" && apt-get download containerd runc >/dev/null 2>"$tmp/err") ||
+            { cat "$tmp/err" >&2; die "apt-get download containerd runc failed (as root: apt-get update, then again)"; }
+    fi
     mkdir -p "$dir/root" "$dir/bin"
     for p in "$tmp"/*.deb; do dpkg-deb -x "$p" "$dir/root"; done
     rm -rf "$tmp"

@@ -227,13 +227,11 @@ describe("control-plane taint", () => {
 });
 
 describe("the kubelet on cgroup v1 hosts (EL8, CentOS 7)", () => {
-    test("from 1.35, where the kubelet refuses cgroup v1 by default, the KubeletConfiguration sets failCgroupV1: false", () => {
+    test("failCgroupV1: false wherever the field exists (1.31 on), so clusters made before 1.35 keep cgroup v1 nodes through the upgrade to 1.35, where the kubelet refuses cgroup v1 by default", () => {
         const kubelet = (minorVersion: string) =>
             docOfKind(renderInitConfig(makeSpec({ kubernetesVersion: version(minorVersion) }), master), "KubeletConfiguration");
-        expect(kubelet("1.35.4").failCgroupV1).toBe(false);
-        expect(kubelet("1.36.3").failCgroupV1).toBe(false);
-        // Before 1.35 false is the kubelet's default (1.31-1.34) or the field does not exist (1.30).
-        expect(kubelet("1.34.4")).not.toHaveProperty("failCgroupV1");
+        for (const v of ["1.31.4", "1.34.4", "1.35.4", "1.36.3"]) expect({ v, failCgroupV1: kubelet(v).failCgroupV1 }).toEqual({ v, failCgroupV1: false });
+        // The kubelet of 1.30 has no such field.
         expect(kubelet("1.30.14")).not.toHaveProperty("failCgroupV1");
     });
 });

@@ -53,7 +53,9 @@ E
     [ "$status" -eq 0 ]
     [ "$(grep -c '^kubeadm' "$CALLS")" = 0 ]
     grep -qx 'systemctl stop kubelet' "$CALLS"
-    [ ! -e "$ROOT/etc/kubernetes" ] && [ ! -e "$ROOT/var/lib/kubelet" ] && [ ! -e "$ROOT/etc/cni/net.d" ] && [ ! -e "$ROOT/etc/kubeadm-cluster" ]
+    [ ! -e "$ROOT/etc/kubernetes" ] && [ ! -e "$ROOT/var/lib/kubelet" ] && [ ! -e "$ROOT/etc/kubeadm-cluster" ]
+    # The CNI's configuration goes; its directory stays (containerd 2.x stops its CRI service when it goes).
+    [ -d "$ROOT/etc/cni/net.d" ] && [ -z "$(ls -A "$ROOT/etc/cni/net.d")" ]
     [[ $stderr == *"[testhost] node reset done"* ]]
     # Nothing left: a second delete does nothing.
     : >"$CALLS"

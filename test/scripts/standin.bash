@@ -294,7 +294,20 @@ kubectl)
     "get --raw=/readyz") echo ok ;;
     "get configmap")
         [[ -f $S/cm ]] || exit 1
+        if [[ ${args[2]:-} == kubelet-config ]]; then
+            # kubelet-config: a cluster this program made at 1.31 or later carries failCgroupV1: false
+            # (kubelet-config-old: one made before, without it).
+            if [[ -f $S/kubelet-config ]]; then cat "$S/kubelet-config"; elif [[ -f $S/kubelet-config-old ]]; then
+                printf 'apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\nkind: KubeletConfiguration\n'
+            else printf 'apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\nfailCgroupV1: false\nkind: KubeletConfiguration\n'; fi
+            exit 0
+        fi
         printf 'apiServer: {}\napiVersion: kubeadm.k8s.io/v1beta4\nclusterName: kubernetes\nkind: ClusterConfiguration\nkubernetesVersion: v%s\nnetworking:\n  dnsDomain: cluster.local\n' "$(<"$S/cm")"
+        ;;
+    "patch configmap")
+        # -p '{"data":{"kubelet":"..."}}' of kubelet-config: the new text kept in kubelet-config.
+        for ((i = 0; i < ${#args[@]}; i++)); do [[ ${args[i]} == -p ]] && patch=${args[i + 1]}; done
+        python3 -c 'import json,sys; sys.stdout.write(json.loads(sys.argv[1])["data"]["kubelet"])' "$patch" >"$S/kubelet-config"
         ;;
     "get nodes")
         for f in "$S"/nodes/*; do [[ -f $f ]] && echo "node/${f##*/}"; done

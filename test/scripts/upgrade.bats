@@ -54,6 +54,21 @@ kubectl --kubeconfig /etc/kubernetes/admin.conf uncordon cp1'
     [ -z "$(changing_calls)" ]
 }
 
+@test "upgrade-control-plane to 1.35: a cluster made without failCgroupV1 in its kubelet-config ConfigMap gets it first, so cgroup v1 nodes' kubelets start" {
+    cluster_at 1.34.2 cp1
+    : >"$S/kubelet-config-old"
+    step upgrade-control-plane
+    [ "$status" -eq 0 ]
+    [[ $stderr == *"[testhost] set failCgroupV1: false in the kubelet-config ConfigMap: from 1.35 the kubelet refuses cgroup v1 hosts (EL8, CentOS 7) otherwise"* ]]
+    # The rest of the document kept, the field added, before kubeadm upgrade apply writes the nodes' configuration.
+    printf 'apiVersion: kubelet.config.k8s.io/v1beta1\ncgroupDriver: systemd\nkind: KubeletConfiguration\nfailCgroupV1: false\n' | diff "$S/kubelet-config" -
+    local patch apply
+    patch=$(grep -n 'patch configmap kubelet-config' "$CALLS" | cut -d: -f1)
+    apply=$(grep -n 'kubeadm upgrade apply' "$CALLS" | cut -d: -f1)
+    [ -n "$patch" ] && [ "$patch" -lt "$apply" ]
+    diff <(changing_calls | grep -v 'patch configmap kubelet-config') <(echo "$CP_UPGRADE_CALLS")
+}
+
 @test "upgrade-control-plane: a patch upgrade takes the same way" {
     cluster_at 1.35.2 cp1
     step upgrade-control-plane

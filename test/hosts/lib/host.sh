@@ -580,7 +580,7 @@ cmd_up() {
     if ! [[ $ip =~ ^10\.250\.0\.([0-9]{1,3})$ ]] || ((BASH_REMATCH[1] < 2 || BASH_REMATCH[1] > 254)); then
         die "address $ip must be 10.250.0.2-254"
     fi
-    local hostname=$id cpus=0 mem_mb=4096 uuid key="" user="" cluster_dir="" lab=""
+    local hostname=$id cpus=0 mem_mb=4096 uuid key="" user="" cluster_dir="" lab="" mem_given=""
     CGROUP_MEM_MB=3072
     SWAP=yes SELINUX_MODE=enforcing CONTAINERD_VERSION=1.7.27
     uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -588,7 +588,7 @@ cmd_up() {
         case $1 in
         --hostname) hostname=$2 ;;
         --cpus) cpus=$2 ;;
-        --mem-mb) mem_mb=$2 ;;
+        --mem-mb) mem_mb=$2 mem_given=1 ;;
         --uuid) uuid=$2 ;;
         --swap) SWAP=$2 ;;
         --selinux) SELINUX_MODE=$2 ;;
@@ -605,6 +605,9 @@ cmd_up() {
     if [ -z "$key" ] || [ ! -f "$key" ]; then die "--key PUBKEY_FILE is required"; fi
     [[ -z $lab || $lab == 1 || $lab == 2 ]] || die "--lab takes 1 (Debian's containerd 1.6) or 2 (the lab's containerd 2.x)"
     [ -z "$lab" ] || lab_check "$lab"
+    # A lab host's kubelet counts the machine's memory use (cAdvisor reads the root memory cgroup)
+    # against its /proc/meminfo: show it this machine's real total, or it reports memory pressure.
+    if [ -n "$lab" ] && [ -z "$mem_given" ]; then mem_mb=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo); fi
     local ns=$PREFIX-$id veth=$PREFIX-$id d=$ROOT/$id other
     [ ! -e "/run/netns/$ns" ] || die "host $id already exists"
     for other in "$ROOT"/*/ip; do
