@@ -46,7 +46,9 @@ trap 'kill "$sampler" 2>/dev/null || true; rm -f "$samples"' EXIT
 
 t0=$SECONDS
 rc=0
-bash test/lab/run.sh dev-cluster >/tmp/kc-lab-bench.log 2>&1 || rc=$?
+bash test/hosts/lib/host.sh cleanup
+npx jest test/lab/dev-cluster --runInBand >/tmp/kc-lab-bench.log 2>&1 || rc=$?
+bash test/hosts/lib/host.sh cleanup
 test_s=$((SECONDS - t0))
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
