@@ -61,9 +61,9 @@ check_path() {
 
 # allow_cgroup_v1_kubelets: from 1.35 the kubelet refuses a cgroup v1 host (EL8 and CentOS 7 boot
 # with v1) unless its configuration says failCgroupV1: false. kubeadm upgrade writes every node's
-# kubelet configuration from the kubelet-config ConfigMap, which a cluster initialised before 1.35
-# (or by an earlier version of this program) may lack it in: it is added there, as kubeadm
-# documents for a cluster-wide kubelet setting, before the upgrade.
+# kubelet configuration from the kubelet-config ConfigMap; in a cluster made before 1.35 by an
+# earlier version of this program the field is missing there, so it is added (kubeadm's way for a
+# cluster-wide kubelet setting) before the upgrade.
 allow_cgroup_v1_kubelets() {
     local current patch
     current=$(kube_query -n kube-system get configmap kubelet-config -o 'jsonpath={.data.kubelet}') ||

@@ -738,13 +738,13 @@ empty_dir() {
 # itself where it is a bind mount of itself: the kubelet makes its directory a shared mount that way
 # when the file system holding it is not shared. A file system of its own mounted at DIR stays.
 unmount_below() {
-    local mnt i
+    local mnt
     awk -v d="$1/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while IFS= read -r mnt; do
         umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || log "could not unmount $mnt"
     done
     # /proc/self/mountinfo: field 4 is the mounted directory's path within its file system ("/" for
     # a whole file system), field 5 where it is mounted.
-    for i in 1 2 3; do
+    for _ in 1 2 3; do
         awk -v d="$1" '$5 == d && $4 != "/" { found = 1 } END { exit !found }' /proc/self/mountinfo || break
         if umount "$1" 2>/dev/null || umount -l "$1" 2>/dev/null; then log "unmounted the bind mount of $1"; else log "could not unmount $1"; break; fi
     done
