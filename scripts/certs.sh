@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step certs, on the first control plane: with KC_RENEW=true, renews the control plane's
 # certificates (kubeadm certs renew all) and restarts the static pods so they load them; then,
 # always, prints their expiry as one JSON line on stdout ({} without a cluster).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube kubevip reset
 # Step control-plane-init: `kubeadm init --config` on the first control plane, once.
 #   create: validates the config, pulls the images, runs kubeadm init (after resetting a half-done
 #           earlier attempt), deletes the bootstrap token init made (joins use their own short-lived

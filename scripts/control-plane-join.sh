@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: join kube reset
 # Step control-plane-join: `kubeadm join --config` on each further control plane, once. The join
 # configuration's controlPlane section carries the certificate key: kubeadm downloads the
 # certificates the first control plane uploaded (step upload-certs), adds this host's etcd member

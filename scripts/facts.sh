@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step facts: vets the host before anything is changed on it, then prints its facts as one JSON
 # line on stdout (nothing else goes to stdout). Every problem found is reported at once. On a
 # control plane of a running cluster it also refuses a kubernetesVersion that would downgrade the

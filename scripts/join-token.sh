@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step join-token: one short-lived bootstrap token for one join, on the first control plane.
 #   create: creates KC_TOKEN with KC_TTL and KC_DESCRIPTION unless a live token with its id exists.
 #   delete: deletes it; a token or cluster that is already gone is fine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step kube-packages: the per-minor Kubernetes repo, kubeadm/kubelet/kubectl at exactly
 # KC_KUBE_VERSION (the repo excludes them from ordinary updates), the kubelet's node IP, and the
 # kubelet enabled (kubeadm starts it). The repo file always follows KC_KUBE_VERSION's minor. On a

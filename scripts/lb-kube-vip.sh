@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kubevip
 # Step lb-kube-vip, on each control plane before its kubeadm init or join: kube-vip's static pod,
 # which holds the virtual IP KC_VIP (ARP, leader election among the control planes) once the
 # kubelet runs it.

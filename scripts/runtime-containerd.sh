@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: runtime
 # Step runtime-containerd: containerd.io from Docker's repo, the config.toml for the installed major
 # version (1.x or 2.x), docker.io registry mirrors, /etc/crictl.yaml; containerd enabled and running,
 # restarted only when its config changed.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: runtime
 # Step runtime-docker: docker-ce with the systemd cgroup driver, and cri-dockerd (the CRI shim the
 # kubelet talks to) started with the cluster's pause image. Services restart only on change.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step upgrade-control-plane, on the first control plane: moves the cluster one minor (or a patch)
 # up to KC_KUBE_VERSION, in kubeadm's order:
 #   the repo file of the target minor -> kubeadm -> kubeadm upgrade plan (logged) -> kubeadm

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step upgrade-node, on a worker (drained by node-maintenance first): the repo file of the target
 # minor -> kubeadm at KC_KUBE_VERSION -> kubeadm upgrade node (the kubelet configuration of the
 # new version) -> kubelet and kubectl -> daemon-reload, restart the kubelet. Nothing to do on a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: kube
 # Step upload-certs, on the first control plane, just before another control plane joins: uploads
 # the control-plane certificates (the cluster, front-proxy and etcd CAs and the service-account
 # key) into the kubeadm-certs Secret, encrypted with KC_CERTIFICATE_KEY. kubeadm deletes that

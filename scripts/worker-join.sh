@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# kc-modules: join kube reset
 # Step worker-join: `kubeadm join --config` on a worker, once.
 #   create: skips a node that has joined; resets a half-done join first; the join configuration
 #           (it holds the bootstrap token) exists only while kubeadm join runs.

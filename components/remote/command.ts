@@ -1,33 +1,20 @@
-// How a remote step is sent over SSH: one bash script (scripts/lib/common.sh + the step's
-// own script) passed as a single argument to `bash -c`, parameters as a quoted `env` prefix.
-// sshd's AcceptEnv is not needed, stdin is left alone (so nothing in the script can swallow
-// it), and a non-root user runs everything through `sudo -n`.
+// How a remote step is sent over SSH: its assembled script (assemble.ts: the library's core, the
+// modules it names, its own lines) passed as a single argument to `bash -c`, parameters as a quoted
+// `env` prefix. sshd's AcceptEnv is not needed, stdin is left alone (so nothing in the script can
+// swallow it), and a non-root user runs everything through `sudo -n`.
 import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
+import { assembleStep } from "./assemble";
 
-let scriptsDir = path.join(__dirname, "..", "..", "scripts");
+export { useScriptsDir } from "./assemble";
+
 const HEREDOC_END = "KUBEADM_CLUSTER_SCRIPT_END";
 
-const cache = new Map<string, string>();
-
-/** Read scripts from another directory (tests use this to prove a script change is noticed). */
-export function useScriptsDir(dir: string): void {
-    scriptsDir = dir;
-    cache.clear();
-}
-
-/** The full text sent for a step: the shared library followed by the step's script. */
+/** The full text sent for a step. */
 export function stepScript(step: string): string {
-    const hit = cache.get(step);
-    if (hit !== undefined) return hit;
-    const read = (rel: string) => fs.readFileSync(path.join(scriptsDir, rel), "utf8");
-    const body = read(`${step}.sh`).replace(/^#!.*\n/, "");
-    const text = `#!/usr/bin/env bash\n# kubeadm-cluster step: ${step}\n${read("lib/common.sh").replace(/^#!.*\n/, "")}\n${body}`;
+    const text = assembleStep(step).text;
     if (text.split("\n").includes(HEREDOC_END)) {
-        throw new Error(`scripts/${step}.sh must not contain a line "${HEREDOC_END}"`);
+        throw new Error(`scripts/${step}.sh or a module it uses must not contain a line "${HEREDOC_END}"`);
     }
-    cache.set(step, text);
     return text;
 }
 

@@ -1,18 +1,13 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2016,SC2030,SC2031 # literal backquotes in patterns; each test sets its own KC_HOST
-# Each step as the program sends it (components/remote/command.ts: a shebang, a comment line,
-# lib/common.sh without its shebang, then the step without its shebang) parses and passes the
-# linter, and the README's step table names exactly the scripts that exist.
+# Each step as the program assembles it (components/remote/assemble.ts, mirrored by assemble.bash:
+# a shebang, a comment line, lib/core.sh, the modules it names, then the step, each without its
+# shebang) parses and passes the linter, and the README's step table names exactly the scripts that
+# exist.
 
 load helpers
 
-# assemble STEP: the text command.ts sends for STEP.
-assemble() {
-    printf '#!/usr/bin/env bash\n# kubeadm-cluster step: %s\n' "$1"
-    sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/common.sh"
-    echo
-    sed '1{/^#!/d}' "$SCRIPTS_DIR/$1.sh"
-}
+assemble() { assemble_step "$1"; }
 
 steps() { for f in "$SCRIPTS_DIR"/*.sh; do basename "$f" .sh; done; }
 
@@ -32,7 +27,7 @@ steps() { for f in "$SCRIPTS_DIR"/*.sh; do basename "$f" .sh; done; }
 }
 
 @test "no script holds the heredoc terminator line" {
-    bats_run grep -lx KUBEADM_CLUSTER_SCRIPT_END "$SCRIPTS_DIR"/*.sh "$SCRIPTS_DIR"/lib/common.sh
+    bats_run grep -lx KUBEADM_CLUSTER_SCRIPT_END "$SCRIPTS_DIR"/*.sh "$SCRIPTS_DIR"/lib/*.sh
     [ "$status" -eq 1 ]
 }
 
@@ -48,7 +43,7 @@ steps() { for f in "$SCRIPTS_DIR"/*.sh; do basename "$f" .sh; done; }
     export KC_HOST=h1
     local f=$BATS_TEST_TMPDIR/secret
     touch "$f"
-    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/common.sh"; echo "CLEANUP_FILES+=('$f'); false 'x'")" kc-demo
+    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/core.sh"; echo "CLEANUP_FILES+=('$f'); false 'x'")" kc-demo
     [ "$status" -eq 1 ]
     [[ $output == *"[h1] ERROR: step demo failed (exit 1) at line "*": false 'x'"* ]]
     [ ! -e "$f" ]
@@ -56,7 +51,7 @@ steps() { for f in "$SCRIPTS_DIR"/*.sh; do basename "$f" .sh; done; }
 
 @test "a step's die is its only error line" {
     export KC_HOST=h1
-    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/common.sh"; echo 'die "disk full: free some space"')" kc-demo
+    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/core.sh"; echo 'die "disk full: free some space"')" kc-demo
     [ "$status" -eq 1 ]
     [ "$output" = "[h1] ERROR: disk full: free some space" ]
 }

@@ -212,7 +212,7 @@ table() {
 
 @test "EXIT_HOOKS run however a step ends, before the error line" {
     export KC_HOST=h1
-    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/common.sh"; echo 'put_back() { log "put back"; }; EXIT_HOOKS+=(put_back); kill -TERM $$; sleep 5')" kc-demo
+    bats_run bash -c "$(sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/core.sh"; echo 'put_back() { log "put back"; }; EXIT_HOOKS+=(put_back); kill -TERM $$; sleep 5')" kc-demo
     [ "$status" -eq 143 ]
     [[ $output == "[h1] put back"* ]]
 }

@@ -1,4 +1,5 @@
-# A test host in a directory: each step runs as the program sends it (lib/common.sh + the step,
+# A test host in a directory: each step runs as the program sends it (assembled: the library's core,
+# its modules and the step,
 # `bash -c SCRIPT kc-<step> [mode]`), with every absolute path it uses under /etc, /var, /run,
 # /usr/local and /root moved below a fake root ($ROOT), and the host tools it calls replaced by
 # the recording stand-in standin.bash on PATH. Calls land in $CALLS, one a line; state in $S.
@@ -31,12 +32,7 @@ standin() {
 
 # rooted_script STEP: the text the program sends for STEP, its absolute paths under $ROOT.
 rooted_script() {
-    {
-        printf '#!/usr/bin/env bash\n# kubeadm-cluster step: %s\n' "$1"
-        sed '1{/^#!/d}' "$SCRIPTS_DIR/lib/common.sh"
-        echo
-        sed '1{/^#!/d}' "$SCRIPTS_DIR/$1.sh"
-    } | sed -E "s#(^|[^A-Za-z0-9_.~\$/:-])/(etc|var|run|usr/local|root)/#\\1$ROOT/\\2/#g"
+    assemble_step "$1" | sed -E "s#(^|[^A-Za-z0-9_.~\$/:-])/(etc|var|run|usr/local|root)/#\\1$ROOT/\\2/#g"
 }
 
 # step STEP [MODE]: runs STEP on the test host with the exported KC_* parameters; $status,

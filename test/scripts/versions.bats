@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2034,SC2154 # each test exports its own parameters; variables are read by the steps; stderr is set by bats' run --separate-stderr
-# Version arithmetic (lib/common.sh) and the facts step's check of the running cluster's version:
+# Version arithmetic (lib/kube.sh) and the facts step's check of the running cluster's version:
 # kubeadm upgrades one minor at a time and never downgrades.
 
 bats_require_minimum_version 1.5.0
