@@ -3,7 +3,7 @@
 // (counted from the sessions actually opened). Prints figures only; never passes or fails on time.
 // Run as root: bash bench/host-steps.sh
 import { Cluster, TestHost, createCluster } from "../test/hosts/harness";
-import { FAST, NODE_PREP_STEPS, joinTokenParams, newToken, nodeRemoveParams, nodeStep, specFor, workerJoinParams } from "../test/hosts/params";
+import { FAST, NODE_PREP_STEPS, joinTokenParams, newToken, nodeRegistrationParams, nodeStep, specFor, workerJoinParams } from "../test/hosts/params";
 import * as steps from "../components/steps";
 
 async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
             const token = newToken();
             await must(c, cp, "join-token", joinTokenParams(spec, w, token), "create");
             await must(c, w, "worker-join", workerJoinParams(spec, w, token, hash), "create");
-            await must(c, cp, "node-remove", nodeRemoveParams(spec, w), "create");
+            await must(c, cp, "node-registration", nodeRegistrationParams(spec, w), "create");
         }
         await must(c, cp, "wait-nodes-ready", steps.waitNodesReadyParams(spec));
         // sessions of one deployment: the measured ones above include the re-run of the node prep

@@ -1,10 +1,12 @@
 // How much the program registers per host: the JSON size of every resource's inputs under the mock
 // engine (the state stores them, and a remote.Command's outputs repeat its command text), for the
-// dev stack and for a fleet of 100 hosts; and which part of it is command text.
+// dev stack and for a fleet of 100 hosts; and which part of it is command text. A step counts for the
+// host it is about (a join token made on the control plane counts for the joining node).
 // Figures only; nothing here passes or fails.
 //
 //   npx ts-node --transpile-only bench/state-size.ts [hosts...]     (default: 3 100)
 import * as path from "path";
+import { parseCommand } from "../components/remote/command";
 import { collect, installMocks, stepOf } from "../tools/mockEngine";
 import { loadStackConfig, ROOT } from "../tools/stackConfig";
 
@@ -30,6 +32,7 @@ async function measure(n: number): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(path.join(ROOT, "index")) as Parameters<typeof collect>[1];
     const run = await collect(pulumi, program, rec);
+    const hostOfConnection = new Map((hostsFor(n) as { name: string; address: string }[]).map((h) => [h.address, h.name]));
     let total = 0;
     let command = 0;
     const perHost = new Map<string, number>();
@@ -38,7 +41,12 @@ async function measure(n: number): Promise<void> {
         total += bytes;
         const text = [r.inputs.create, r.inputs.delete, r.inputs.update].filter((x) => typeof x === "string").join("");
         command += Buffer.byteLength(text);
-        const host = typeof r.inputs.create === "string" ? stepOf(r.inputs.create).host : "";
+        // A step counts for the host it is about: the node a control-plane step acts for (join
+        // token, registration, drain), else the host it runs on.
+        const create = typeof r.inputs.create === "string" ? r.inputs.create : "";
+        const parsed = parseCommand(create);
+        const about = parsed?.params.KC_NODE ?? /^kubeadm-cluster join of (\S+)$/.exec(parsed?.params.KC_DESCRIPTION ?? "")?.[1];
+        const host = about ?? (create ? stepOf(create).host : r.type === "command:remote:CopyToRemote" ? hostOfConnection.get(String(r.inputs.connection?.host)) : undefined);
         if (host && host !== "?") perHost.set(host, (perHost.get(host) ?? 0) + bytes);
     }
     const hostBytes = [...perHost.values()];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kc-modules: kube
-# Step upgrade-node, on a worker (drained by node-maintenance first): the repo file of the target
+# Step upgrade-node, on a worker (drained by node-drain first): the repo file of the target
 # minor -> kubeadm at KC_KUBE_VERSION -> kubeadm upgrade node (the kubelet configuration of the
 # new version) -> kubelet and kubectl -> daemon-reload, restart the kubelet. Nothing to do on a
 # node that has not joined or whose kubelet is at the target; $UPGRADING marks an upgrade under

@@ -7,6 +7,7 @@
 // real engine by marking those outputs secret.
 import * as crypto from "crypto";
 import type * as PulumiModule from "@pulumi/pulumi";
+import { parseCommand } from "../components/remote/command";
 
 const SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -55,8 +56,12 @@ export interface MockOptions {
 
 /** The step name and host name a remote.Command's create text runs, e.g. {step: "facts", host: "worker01"}. */
 export function stepOf(create: string): { step: string; host: string } {
-    const step = /KUBEADM_CLUSTER_SCRIPT_END\n\)" kc-([a-z0-9-]+)/.exec(create)?.[1] ?? "?";
-    const host = /KC_HOST='([^']*)'/.exec(create)?.[1] ?? "?";
+    const parsed = parseCommand(create);
+    // A host's install-steps command (nodes/host.ts) is no registered step, but runs on the host too.
+    const install = /install\.sh" ([a-z0-9][a-z0-9.-]*) "\$b"/.exec(create);
+    if (!parsed && install) return { step: "install-steps", host: install[1] };
+    const step = parsed?.step ?? "?";
+    const host = parsed?.params.KC_HOST ?? "?";
     return { step, host };
 }
 
@@ -117,7 +122,7 @@ export function installMocks(pulumi: typeof PulumiModule, opts: MockOptions): Re
                     const custom = opts.stdout?.(step, host);
                     state.stdout =
                         custom ??
-                        (step === "facts" ? fakeFacts(host, undefined, /KC_ADDRESS='([^']*)'/.exec(String(args.inputs.create))?.[1])
+                        (step === "facts" ? fakeFacts(host, undefined, parseCommand(String(args.inputs.create))?.params.KC_ADDRESS)
                             : step === "read-kubeconfig" ? FAKE_KUBECONFIG
                                 : step === "ca-hash" ? `${FAKE_CA_HASH}\n` : "");
                     state.stderr = "";
@@ -262,7 +267,12 @@ async function settle(count: () => number): Promise<void> {
 
 /** Remote steps only: resources of type command:remote:Command. */
 export function remoteSteps(run: ProgramRun): Registered[] {
-    return run.resources.filter((r) => r.type === "command:remote:Command");
+    return run.resources.filter((r) => r.type === "command:remote:Command" && parseCommand(String(r.inputs.create)) !== undefined);
+}
+
+/** Does the resource act on a host over SSH (a command, or the step files' upload)? */
+export function isRemote(r: Registered): boolean {
+    return r.type === "command:remote:Command" || r.type === "command:remote:CopyToRemote";
 }
 
 /**
@@ -281,7 +291,7 @@ export function criticalPath(run: ProgramRun): { length: number; chain: Register
             const sub = visit(dep);
             if (sub.length > best.length) best = sub;
         }
-        const self = r.type === "command:remote:Command";
+        const self = isRemote(r);
         const result = { length: best.length + (self ? 1 : 0), chain: self ? [...best.chain, r] : best.chain };
         memo.set(r.urn, result);
         return result;

@@ -6,7 +6,9 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { SECRET_PARAMS } from "../components/steps";
-import { ProgramRun, Registered, collect, criticalPath, installMocks, remoteSteps, stepOf } from "./mockEngine";
+import { parseCommand } from "../components/remote/command";
+import { STEPS_DIR, stepBundle } from "../components/remote/bundle";
+import { ProgramRun, Registered, collect, criticalPath, installMocks, isRemote, remoteSteps, stepOf } from "./mockEngine";
 import { loadStackConfig, ROOT } from "./stackConfig";
 
 interface Args {
@@ -47,19 +49,20 @@ function showParam(name: string, value: string, full: boolean): { inline: string
     return { inline: `${name}='${value}'` };
 }
 
-/** The command text with secrets masked and the embedded script summarised. */
-export function describeCommand(create: string, full: boolean): { line: string; details: string[] } {
-    const m = /^(sudo -n )?env (.*?) bash -c "\$\(cat <<'KUBEADM_CLUSTER_SCRIPT_END'\n([\s\S]*)\nKUBEADM_CLUSTER_SCRIPT_END\n\)" (.*)$/.exec(create);
-    if (!m) return { line: "[unparsed command]", details: [] };
-    const [, sudo, envText, script, tail] = m;
-    const params = [...envText.matchAll(/(KC_[A-Z0-9_]+)='((?:[^']|'\\'')*)'/g)].map((p) => [p[1], p[2].replace(/'\\''/g, "'")] as const);
-    const shown = params.map(([k, v]) => showParam(k, v, full));
-    const step = /# kubeadm-cluster step: ([a-z0-9-]+)/.exec(script)?.[1] ?? "?";
-    const lines = script.split("\n").length;
-    const body = full ? script : `<scripts/lib/common.sh + scripts/${step}.sh: ${lines} lines, sha256 ${sha(script)}>`;
+/**
+ * The command text with secrets masked and base64 files summarised; the step file it runs named
+ * (its content: `--full`, or the step files section).
+ */
+export function describeCommand(create: string, full: boolean): { line: string; details: string[]; file?: string } {
+    const c = parseCommand(create);
+    if (!c) return { line: "[unparsed command]", details: [] };
+    const shown = Object.keys(c.params)
+        .sort()
+        .map((k) => showParam(k, c.params[k], full));
     return {
-        line: `${sudo ?? ""}env ${shown.map((s) => s.inline).join(" ")} bash -c "$(cat <<'KUBEADM_CLUSTER_SCRIPT_END' ${body} KUBEADM_CLUSTER_SCRIPT_END)" ${tail.replace(" </dev/null", "")} </dev/null`,
+        line: `${c.sudo ? "sudo -n " : ""}env ${shown.map((s) => s.inline).join(" ")} bash ${c.file} kc-${c.step}${c.mode ? ` ${c.mode}` : ""}`,
         details: shown.flatMap((s) => (full && s.detail ? [s.detail] : [])),
+        file: c.file,
     };
 }
 
@@ -74,7 +77,7 @@ function stepDepths(run: ProgramRun): Map<string, number> {
             const dep = run.byUrn(d);
             if (dep) best = Math.max(best, visit(dep));
         }
-        const v = best + (r.type === "command:remote:Command" ? 1 : 0);
+        const v = best + (isRemote(r) ? 1 : 0);
         memo.set(r.urn, v);
         return v;
     };
@@ -160,7 +163,7 @@ async function main(): Promise<void> {
         process.exit(1);
     }
 
-    const steps = remoteSteps(run);
+    const steps = [...remoteSteps(run), ...run.resources.filter((r) => r.type === "command:remote:Command" && stepOf(String(r.inputs.create)).step === "install-steps")];
     const depth = stepDepths(run);
     const byHost = new Map<string, Registered[]>();
     for (const s of steps) {
@@ -176,6 +179,12 @@ async function main(): Promise<void> {
         list.sort((a, b) => depth.get(a.urn)! - depth.get(b.urn)! || a.seq - b.seq);
         for (const s of list) {
             const { step } = stepOf(String(s.inputs.create));
+            if (step === "install-steps") {
+                const b = stepBundle();
+                out.push(`  [wave ${depth.get(s.urn)}] install-steps  — ${s.name}`);
+                out.push(`      the step files (bundle ${b.hash}, ${b.files.length} files) uploaded over SFTP to ~${conn.user}/.kubeadm-cluster/${b.hash}, then installed as root in ${STEPS_DIR}`);
+                continue;
+            }
             const d = describeCommand(String(s.inputs.create), args.full);
             const secret = s.secretInputs.has("create") ? " (command is a secret)" : "";
             out.push(`  [wave ${depth.get(s.urn)}] ${step}  — ${s.name}${secret}`);
@@ -185,13 +194,21 @@ async function main(): Promise<void> {
         }
         out.push("");
     }
+    const b = stepBundle();
+    out.push(`== Step files (bundle ${b.hash}: what each step runs, in ${STEPS_DIR} on every host) ==`);
+    for (const f of b.files) {
+        const lines = f.text.split("\n").length;
+        out.push(`  ${f.file}  ${lines} lines, sha256 ${crypto.createHash("sha256").update(f.text).digest("hex").slice(0, 12)}  (${/^# kubeadm-cluster step: .*\((.*)\)$/m.exec(f.text)?.[1] ?? ""})`);
+        if (args.full) out.push(f.text.replace(/\n$/, "").replace(/^/gm, "      | "));
+    }
+    out.push("");
     const k8s = run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers"));
     out.push("== Kubernetes objects (through the provider built from the cluster's kubeconfig) ==");
     for (const r of k8s) out.push(`  ${r.type}  ${r.name}  ${k8sSummary(r)}`);
     out.push("");
     const cp = criticalPath(run);
     out.push(`Critical path: ${cp.length} sequential remote steps (${steps.length} remote steps in all, ${byHost.size} hosts)`);
-    out.push(`  ${cp.chain.map((s) => { const x = stepOf(String(s.inputs.create)); return `${x.host}:${x.step}`; }).join(" -> ")}`);
+    out.push(`  ${cp.chain.map((s) => { if (s.type === "command:remote:CopyToRemote") return `${s.inputs.connection?.host}:upload-steps`; const x = stepOf(String(s.inputs.create)); return `${x.host}:${x.step}`; }).join(" -> ")}`);
     const graphFile = args.graph ?? path.join(ROOT, ".plan", `${args.stack}.mmd`);
     fs.mkdirSync(path.dirname(graphFile), { recursive: true });
     fs.writeFileSync(graphFile, mermaid(run));

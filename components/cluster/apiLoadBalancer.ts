@@ -5,9 +5,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
-import { Host, parseFacts } from "../nodes";
+import { Host } from "../nodes";
 import { remoteStep } from "../remote/step";
-import { keepalivedSecretParams, lbKeepalivedHaproxyParams, lbKubeVipParams } from "../steps";
+import { STEPS, keepalivedSecretParams } from "../steps";
 
 export interface ApiLoadBalancerArgs {
     /** The validated cluster spec. */
@@ -24,8 +24,8 @@ export interface ApiLoadBalancerArgs {
 
 /** The interface carrying the host's address, from its facts. */
 function interfaceOf(host: Host): pulumi.Output<string> {
-    return host.facts.apply((stdout) => {
-        const iface = parseFacts(host.spec.name, stdout).interface;
+    return host.parsedFacts.apply((facts) => {
+        const iface = facts.interface;
         if (!iface) throw new pulumi.RunError(`control plane ${host.spec.name}: its address ${host.spec.address} is on none of its interfaces; use the host's own address in hosts.`);
         return iface;
     });
@@ -37,7 +37,6 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubeadm:cluster:ApiLoadBalancer", name, {}, opts);
         const { spec, host } = args;
-        const base = { host: host.spec, connection: host.connection, hasDelete: true };
         if (spec.ha.loadBalancer === "keepalived-haproxy") {
             if (!args.vrrpPassword) throw new Error("ApiLoadBalancer: keepalived-haproxy needs vrrpPassword");
             const conf = pulumi
@@ -45,15 +44,17 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
                 .apply(([pass, iface]) => keepalivedSecretParams(spec, host.spec, pass, iface).KC_KEEPALIVED_CONF_B64);
             this.setup = remoteStep(
                 `${name}-keepalived-haproxy`,
-                { ...base, step: "lb-keepalived-haproxy", params: lbKeepalivedHaproxyParams(spec), secretParams: { KC_KEEPALIVED_CONF_B64: pulumi.secret(conf) } },
+                STEPS.lbKeepalivedHaproxy,
+                { on: host, args: { spec }, secrets: { KC_KEEPALIVED_CONF_B64: pulumi.secret(conf) } },
                 { parent: this, dependsOn: [args.after] },
             );
         } else {
             // kube-vip: the manifest depends on the interface, known once the facts ran.
-            const params = interfaceOf(host).apply((iface) => lbKubeVipParams(spec, host.spec, iface, args.first));
+            const kubeVipArgs = interfaceOf(host).apply((iface) => ({ spec, host: host.spec, iface, first: args.first }));
             this.setup = remoteStep(
                 `${name}-kube-vip`,
-                { ...base, step: "lb-kube-vip", params },
+                STEPS.lbKubeVip,
+                { on: host, args: kubeVipArgs },
                 { parent: this, dependsOn: [args.after] },
             );
         }

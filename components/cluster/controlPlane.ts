@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { Host } from "../nodes/host";
 import { remoteStep } from "../remote/step";
-import { controlPlaneInitParams } from "../steps";
+import { STEPS } from "../steps";
 
 export interface ControlPlaneArgs {
     /** The validated cluster spec. */
@@ -16,57 +16,46 @@ export interface ControlPlaneArgs {
     after: pulumi.Resource[];
     /** With a load balancer: the key init encrypts the uploaded certificates with (secret). */
     certificateKey?: pulumi.Output<string>;
-    /**
-     * What rewrites admin.conf after init (an upgrade, a certificate renewal): the kubeconfig is
-     * read after it. A promise, because those resources are created after this component.
-     */
-    kubeconfigAfter?: Promise<pulumi.Resource[]>;
 }
 
 export class ControlPlane extends pulumi.ComponentResource {
     public readonly init: command.remote.Command;
-    /** Admin kubeconfig (secret). */
-    public readonly kubeconfig: pulumi.Output<string>;
     /** "sha256:<hex>" of the cluster CA's public key. */
     public readonly caCertHash: pulumi.Output<string>;
     public readonly host: Host;
+    private readonly spec: ClusterSpec;
+    private readonly name: string;
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubeadm:cluster:ControlPlane", name, {}, opts);
         const { spec, host } = args;
         this.host = host;
-        const base = { host: host.spec, connection: host.connection };
+        this.spec = spec;
+        this.name = name;
+        const on = { on: host, args: { spec, host: host.spec } };
         this.init = remoteStep(
             `${name}-init`,
-            {
-                ...base,
-                step: "control-plane-init",
-                params: controlPlaneInitParams(spec, host.spec),
-                ...(args.certificateKey ? { secretParams: { KC_CERTIFICATE_KEY: args.certificateKey } } : {}),
-                hasDelete: true,
-            },
+            STEPS.controlPlaneInit,
+            { ...on, ...(args.certificateKey ? { secrets: { KC_CERTIFICATE_KEY: args.certificateKey } } : {}) },
             { parent: this, dependsOn: args.after },
         );
-        const rewriters: Promise<pulumi.Resource[]> = args.kubeconfigAfter ?? Promise.resolve([]);
-        const kubeconfigDeps: Promise<pulumi.Input<pulumi.Resource>[]> = rewriters.then((r) => [this.init, ...r]);
-        const kubeconfigStep = remoteStep(
-            `${name}-kubeconfig`,
-            // Read again after an upgrade or a certificate renewal, which rewrite admin.conf.
-            {
-                ...base,
-                step: "read-kubeconfig",
-                secretStdout: true,
-                extraTriggers: [spec.kubernetesVersion.full, String(spec.certificateRenewal)],
-            },
-            { parent: this, dependsOn: kubeconfigDeps },
-        );
-        this.kubeconfig = pulumi.secret(kubeconfigStep.stdout);
-        const caHashStep = remoteStep(
-            `${name}-ca-hash`,
-            { ...base, step: "ca-hash" },
-            { parent: this, dependsOn: [this.init] },
-        );
+        const caHashStep = remoteStep(`${name}-ca-hash`, STEPS.caHash, { on: host, args: {} }, { parent: this, dependsOn: [this.init] });
         this.caCertHash = caHashStep.stdout.apply((s) => s.trim());
-        this.registerOutputs({ kubeconfig: this.kubeconfig, caCertHash: this.caCertHash });
+        this.registerOutputs({ caCertHash: this.caCertHash });
+    }
+
+    /**
+     * The admin kubeconfig (secret), read after init and after whatever rewrites admin.conf (an
+     * upgrade, a certificate renewal): called once, when those exist.
+     */
+    readKubeconfig(rewriters: pulumi.Resource[]): pulumi.Output<string> {
+        const step = remoteStep(
+            `${this.name}-kubeconfig`,
+            STEPS.readKubeconfig,
+            // Read again after an upgrade or a certificate renewal, which rewrite admin.conf.
+            { on: this.host, args: {}, extraTriggers: [this.spec.kubernetesVersion.full, String(this.spec.certificateRenewal)] },
+            { parent: this, dependsOn: [this.init, ...rewriters] },
+        );
+        return pulumi.secret(step.stdout);
     }
 }

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { Host } from "../nodes/host";
 import { remoteStep } from "../remote/step";
-import { controlPlaneJoinSecretParams } from "../steps";
+import { STEPS, controlPlaneJoinSecretParams } from "../steps";
 import { ControlPlane } from "./controlPlane";
 import { JoinToken } from "./joinToken";
 import { joinAndRegister } from "./workerJoin";
@@ -40,14 +40,15 @@ export class ControlPlaneJoin extends pulumi.ComponentResource {
         const cp = controlPlane.host;
         this.uploadCerts = remoteStep(
             `${name}-upload-certs`,
-            { step: "upload-certs", host: cp.spec, connection: cp.connection, secretParams: { KC_CERTIFICATE_KEY: args.certificateKey }, extraTriggers: [host.spec.name] },
+            STEPS.uploadCerts,
+            { on: cp, args: {}, secrets: { KC_CERTIFICATE_KEY: args.certificateKey }, extraTriggers: [host.spec.name] },
             { parent: this, dependsOn: [controlPlane.init, token.create, ...args.after] },
         );
         const joinConfig = pulumi
             .all([token.token, controlPlane.caCertHash, args.certificateKey])
             .apply(([t, hash, key]) => controlPlaneJoinSecretParams(spec, host.spec, t, hash, key).KC_JOIN_CONFIG_B64);
         ({ join: this.join, registration: this.registration } = joinAndRegister(this, name, {
-            spec, step: "control-plane-join", host, controlPlane, joinConfig, after: [this.uploadCerts],
+            spec, step: STEPS.controlPlaneJoin, host, controlPlane, joinConfig, after: [this.uploadCerts],
         }));
         this.registerOutputs({});
     }

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ClusterSpec, HostSpec } from "../config/spec";
 import { remoteStep } from "../remote/step";
-import { joinTokenParams } from "../steps";
+import { STEPS } from "../steps";
 import { ControlPlane } from "./controlPlane";
 
 export interface JoinTokenArgs {
@@ -33,14 +33,8 @@ export class JoinToken extends pulumi.ComponentResource {
         const cp = args.controlPlane.host;
         this.create = remoteStep(
             `${name}-create`,
-            {
-                step: "join-token",
-                host: cp.spec,
-                connection: cp.connection,
-                params: joinTokenParams(args.spec, args.node),
-                secretParams: { KC_TOKEN: this.token },
-                hasDelete: true,
-            },
+            STEPS.joinToken,
+            { on: cp, args: { spec: args.spec, node: args.node }, secrets: { KC_TOKEN: this.token } },
             { parent: this, dependsOn: [args.controlPlane.init, ...(Array.isArray(args.after) ? args.after : [args.after])] },
         );
         this.registerOutputs({ token: this.token });

@@ -11,7 +11,7 @@ import { ClusterSpec, controlPlanes, workers } from "../config/spec";
 import { Cni, Workloads } from "../addons";
 import { ContainerRuntime, Host, KubePackages, NodePrep, fleetProblems } from "../nodes";
 import { remoteStep } from "../remote/step";
-import { uploadsCerts, waitNodesReadyParams } from "../steps";
+import { STEPS, uploadsCerts } from "../steps";
 import { ApiLoadBalancer } from "./apiLoadBalancer";
 import { ControlPlaneJoin } from "./controlPlaneJoin";
 import { ControlPlane } from "./controlPlane";
@@ -59,14 +59,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const { spec } = args;
         const parent = { parent: this };
 
-        const hosts = new Map(
-            spec.hosts.map((h) => [h.name, new Host(`${name}-${h.name}`, { spec, host: h, privateKey: args.privateKey, bastion: spec.bastion }, parent)]),
-        );
+        // Every host, in the order of the config: its connection, step files and facts, then
+        // (behind the fleet preflight) its preparation, runtime and packages.
+        const machines = spec.hosts.map((h) => new Host(`${name}-${h.name}`, { spec, host: h, privateKey: args.privateKey, bastion: spec.bastion }, parent));
         const problems = pulumi
-            .all([...hosts.values()].map((h) => pulumi.all([h.spec.name, h.facts])))
+            .all(machines.map((m) => m.parsedFacts.apply((facts) => ({ host: m.spec.name, facts }))))
             .apply((all) =>
                 fleetProblems(
-                    all.map(([host, stdout]) => ({ host, stdout })),
+                    all,
                     spec.ha.vip && spec.ha.loadBalancer !== "external" ? { address: spec.ha.vip, controlPlanes: controlPlanes(spec).map((h) => h.name) } : undefined,
                 ),
             );
@@ -77,19 +77,16 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             return "passed";
         });
         const gate = problems.apply((p): Promise<string> => (p ? new Promise<string>(() => undefined) : Promise.resolve("passed")));
-
-        const packages = new Map<string, KubePackages>();
-        for (const [hostName, host] of hosts) {
+        const nodes = machines.map((host) => {
+            const hostName = host.spec.name;
             const prep = new NodePrep(`${name}-${hostName}-prep`, { spec, host, preflight: gate }, parent);
             const runtime = new ContainerRuntime(`${name}-${hostName}-runtime`, { spec, host, after: prep.done }, parent);
-            packages.set(hostName, new KubePackages(`${name}-${hostName}-packages`, { spec, host, after: runtime.install }, parent));
-        }
+            const packages = new KubePackages(`${name}-${hostName}-packages`, { spec, host, after: runtime.install }, parent);
+            return { host, packages: packages.install };
+        });
 
         // Control planes: the endpoint's load balancer on each, init on the first, then the
         // others join one at a time.
-        const cpSpecs = controlPlanes(spec);
-        const cpSpec = cpSpecs[0];
-        const cpHost = hosts.get(cpSpec.name)!;
         const certificateKey = uploadsCerts(spec)
             ? pulumi.secret(new random.RandomId(`${name}-certificate-key`, { byteLength: 32 }, parent).hex)
             : undefined;
@@ -97,79 +94,58 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             spec.ha.loadBalancer === "keepalived-haproxy"
                 ? pulumi.secret(new random.RandomPassword(`${name}-vrrp-password`, { length: 8, special: false }, parent).result)
                 : undefined;
-        const ready = new Map<string, pulumi.Resource[]>();
-        for (const h of cpSpecs) {
-            const after: pulumi.Resource[] = [packages.get(h.name)!.install];
+        const cpNodes = nodes.filter((n) => n.host.spec.role === "control-plane").map((n, i) => {
+            // What a control plane's init or join waits for: its packages, then its load balancer.
+            const ready: pulumi.Resource[] = [n.packages];
             if (spec.ha.loadBalancer === "keepalived-haproxy" || spec.ha.loadBalancer === "kube-vip") {
-                const lb = new ApiLoadBalancer(
-                    `${name}-${h.name}-lb`,
-                    { spec, host: hosts.get(h.name)!, first: h === cpSpec, vrrpPassword, after: after[0] },
-                    parent,
-                );
-                after.push(lb.setup);
+                const lb = new ApiLoadBalancer(`${name}-${n.host.spec.name}-lb`, { spec, host: n.host, first: i === 0, vrrpPassword, after: n.packages }, parent);
+                ready.push(lb.setup);
             }
-            ready.set(h.name, after);
-        }
-        // The kubeconfig is read once whatever rewrites admin.conf (upgrade, renewal) has run;
-        // those are created further down, so the dependency is handed over as a promise.
-        let kubeconfigAfter: (r: pulumi.Resource[]) => void = () => undefined;
-        const controlPlane = new ControlPlane(
-            `${name}-control-plane`,
-            {
-                spec,
-                host: cpHost,
-                after: ready.get(cpSpec.name)!,
-                certificateKey,
-                kubeconfigAfter: new Promise<pulumi.Resource[]>((resolve) => (kubeconfigAfter = resolve)),
-            },
-            parent,
-        );
-        let previousCp: pulumi.Resource = controlPlane.init;
-        const cpRegistrations: pulumi.Resource[] = [];
-        const joinedCps: { host: Host; after: pulumi.Resource }[] = [];
-        for (const h of cpSpecs.slice(1)) {
-            const token = new JoinToken(`${name}-${h.name}-token`, { spec, controlPlane, node: h, after: [previousCp, ready.get(h.name)![0]] }, parent);
-            const join = new ControlPlaneJoin(
-                `${name}-${h.name}-join`,
-                { spec, host: hosts.get(h.name)!, controlPlane, token, certificateKey: certificateKey!, after: [previousCp, ...ready.get(h.name)!] },
-                parent,
-            );
-            previousCp = join.registration;
-            cpRegistrations.push(join.registration);
-            joinedCps.push({ host: hosts.get(h.name)!, after: join.registration });
-        }
-
-        const joined = workers(spec).map((w) => {
-            const after = packages.get(w.name)!.install;
-            const token = new JoinToken(`${name}-${w.name}-token`, { spec, controlPlane, node: w, after }, parent);
-            const join = new WorkerJoin(`${name}-${w.name}-join`, { spec, host: hosts.get(w.name)!, controlPlane, token, after }, parent);
-            return { host: hosts.get(w.name)!, after: join.registration };
+            return { ...n, ready };
         });
-        const registrations = joined.map((j) => j.after);
+        const [first, ...moreCps] = cpNodes;
+        const controlPlane = new ControlPlane(`${name}-control-plane`, { spec, host: first.host, after: first.ready, certificateKey }, parent);
+        let previousCp: pulumi.Resource = controlPlane.init;
+        const joinedCps = moreCps.map((n) => {
+            const h = n.host.spec;
+            const token = new JoinToken(`${name}-${h.name}-token`, { spec, controlPlane, node: h, after: [previousCp, n.packages] }, parent);
+            if (!certificateKey) throw new Error(`control plane ${h.name} joins with the uploaded certificates, but no certificate key was made`);
+            const join = new ControlPlaneJoin(`${name}-${h.name}-join`, { spec, host: n.host, controlPlane, token, certificateKey, after: [previousCp, ...n.ready] }, parent);
+            previousCp = join.registration;
+            return { host: n.host, after: join.registration };
+        });
+        const joinedWorkers = nodes
+            .filter((n) => n.host.spec.role === "worker")
+            .map((n) => {
+                const token = new JoinToken(`${name}-${n.host.spec.name}-token`, { spec, controlPlane, node: n.host.spec, after: n.packages }, parent);
+                const join = new WorkerJoin(`${name}-${n.host.spec.name}-join`, { spec, host: n.host, controlPlane, token, after: n.packages }, parent);
+                return { host: n.host, after: join.registration };
+            });
         const upgraded = isUpgrade(args.deployedVersion, spec.kubernetesVersion)
             ? new Upgrade(
                   `${name}-upgrade-${spec.kubernetesVersion.full}`,
-                  { spec, controlPlane, controlPlanes: joinedCps, workers: joined, after: [controlPlane.init] },
+                  { spec, controlPlane, controlPlanes: joinedCps, workers: joinedWorkers, after: [controlPlane.init] },
                   parent,
               ).done
             : [];
         const certificates = new Certificates(`${name}-certificates`, { spec, controlPlane, today: args.today, after: upgraded }, parent);
         this.certificateExpiry = certificates.expiry;
-        kubeconfigAfter([...upgraded, ...(spec.certificateRenewal ? [certificates.check] : [])]);
         if (spec.etcdBackup.enabled) new EtcdBackup(`${name}-etcd-backup`, { spec, controlPlane }, parent);
+        // Read once whatever rewrites admin.conf (an upgrade, a renewal) has run.
+        this.kubeconfig = controlPlane.readKubeconfig([...upgraded, ...(spec.certificateRenewal ? [certificates.check] : [])]);
 
-        this.kubeconfig = controlPlane.kubeconfig;
         this.provider = new k8s.Provider(
             `${name}-k8s`,
-            { kubeconfig: controlPlane.kubeconfig, deleteUnreachable: true },
+            { kubeconfig: this.kubeconfig, deleteUnreachable: true },
             { ...parent, dependsOn: [controlPlane.init] },
         );
         const cni = new Cni(`${name}-cni`, { spec, provider: this.provider }, parent);
 
         const nodesReady = remoteStep(
             `${name}-nodes-ready`,
-            { step: "wait-nodes-ready", host: cpHost.spec, connection: cpHost.connection, params: waitNodesReadyParams(spec) },
-            { parent: this, dependsOn: [cni.ready, controlPlane.init, ...cpRegistrations, ...registrations, ...upgraded] },
+            STEPS.waitNodesReady,
+            { on: first.host, args: { spec } },
+            { parent: this, dependsOn: [cni.ready, controlPlane.init, ...joinedCps.map((j) => j.after), ...joinedWorkers.map((j) => j.after), ...upgraded] },
         );
         new Workloads(
             `${name}-workloads`,
@@ -179,7 +155,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
         this.apiServerEndpoint = pulumi.output(`https://${spec.controlPlaneEndpoint}`);
         this.nodes = pulumi.output(spec.hosts.map((h) => ({ name: h.name, address: h.address, role: h.role })));
-        const demoHost = workers(spec)[0] ?? cpSpec;
+        const demoHost = workers(spec)[0] ?? first.host.spec;
         this.demoUrl = pulumi.output(spec.demo.enabled ? `http://${demoHost.address}:${spec.demo.nodePort}/` : undefined);
         this.registerOutputs({
             kubeconfig: this.kubeconfig,

@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { remoteStep } from "../remote/step";
-import { certsParams, etcdBackupParams } from "../steps";
+import { STEPS } from "../steps";
 import { ControlPlane } from "./controlPlane";
 
 export interface CertificatesArgs {
@@ -45,7 +45,8 @@ export class Certificates extends pulumi.ComponentResource {
         const cp = args.controlPlane.host;
         this.check = remoteStep(
             `${name}-check`,
-            { step: "certs", host: cp.spec, connection: cp.connection, params: certsParams(args.spec), extraTriggers: [args.today] },
+            STEPS.certs,
+            { on: cp, args: { spec: args.spec }, extraTriggers: [args.today] },
             { parent: this, dependsOn: [args.controlPlane.init, ...args.after] },
         );
         this.expiry = this.check.stdout.apply(parseCertificateExpiry);
@@ -68,7 +69,8 @@ export class EtcdBackup extends pulumi.ComponentResource {
         const cp = args.controlPlane.host;
         this.timer = remoteStep(
             `${name}-timer`,
-            { step: "etcd-backup", host: cp.spec, connection: cp.connection, params: etcdBackupParams(args.spec), hasDelete: true },
+            STEPS.etcdBackup,
+            { on: cp, args: { spec: args.spec } },
             { parent: this, dependsOn: [args.controlPlane.init] },
         );
         this.registerOutputs({});

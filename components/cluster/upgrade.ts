@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { Host } from "../nodes/host";
 import { remoteStep } from "../remote/step";
-import { nodeMaintenanceParams, upgradeControlPlaneParams, upgradeNodeParams } from "../steps";
+import { STEPS } from "../steps";
 import { ControlPlane } from "./controlPlane";
 
 export interface UpgradeArgs {
@@ -39,10 +39,10 @@ export class Upgrade extends pulumi.ComponentResource {
         super("kubeadm:cluster:Upgrade", name, {}, opts);
         const { spec, controlPlane } = args;
         const cp = controlPlane.host;
-        const onCp = { host: cp.spec, connection: cp.connection };
         const cpUpgrade = remoteStep(
             `${name}-control-plane`,
-            { ...onCp, step: "upgrade-control-plane", params: upgradeControlPlaneParams(spec, cp.spec) },
+            STEPS.upgradeControlPlane,
+            { on: cp, args: { spec, host: cp.spec } },
             { parent: this, dependsOn: [controlPlane.init, ...args.after] },
         );
         let previous: pulumi.Resource[] = [cpUpgrade];
@@ -53,17 +53,20 @@ export class Upgrade extends pulumi.ComponentResource {
                 const node = host.spec;
                 const drain = remoteStep(
                     `${name}-${node.name}-drain`,
-                    { ...onCp, step: "node-maintenance", params: nodeMaintenanceParams(spec, node, "drain") },
+                    STEPS.nodeDrain,
+                    { on: cp, args: { spec, node, action: "drain" } },
                     { parent: this, dependsOn: [...previous, after] },
                 );
                 const upgrade = remoteStep(
                     `${name}-${node.name}-upgrade`,
-                    { step: "upgrade-node", host: node, connection: host.connection, params: upgradeNodeParams(spec) },
+                    STEPS.upgradeNode,
+                    { on: host, args: { spec } },
                     { parent: this, dependsOn: [drain] },
                 );
                 return remoteStep(
                     `${name}-${node.name}-uncordon`,
-                    { ...onCp, step: "node-maintenance", params: nodeMaintenanceParams(spec, node, "uncordon") },
+                    STEPS.nodeDrain,
+                    { on: cp, args: { spec, node, action: "uncordon" } },
                     { parent: this, dependsOn: [upgrade] },
                 );
             });

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { Host } from "../nodes/host";
 import { remoteStep } from "../remote/step";
-import { nodeRemoveParams, workerJoinParams, workerJoinSecretParams } from "../steps";
+import { STEPS, workerJoinSecretParams } from "../steps";
 import { ControlPlane } from "./controlPlane";
 import { JoinToken } from "./joinToken";
 
@@ -29,25 +29,27 @@ export interface WorkerJoinArgs {
 export function joinAndRegister(
     parent: pulumi.Resource,
     name: string,
-    args: { spec: ClusterSpec; step: string; host: Host; controlPlane: ControlPlane; joinConfig: pulumi.Output<string>; after: pulumi.Resource[] },
+    args: {
+        spec: ClusterSpec;
+        step: typeof STEPS.workerJoin | typeof STEPS.controlPlaneJoin;
+        host: Host;
+        controlPlane: ControlPlane;
+        joinConfig: pulumi.Output<string>;
+        after: pulumi.Resource[];
+    },
 ): { join: command.remote.Command; registration: command.remote.Command } {
     const { host, controlPlane } = args;
     const join = remoteStep(
         `${name}-join`,
-        {
-            step: args.step,
-            host: host.spec,
-            connection: host.connection,
-            params: workerJoinParams(args.spec),
-            secretParams: { KC_JOIN_CONFIG_B64: pulumi.secret(args.joinConfig) },
-            hasDelete: true,
-        },
+        args.step,
+        { on: host, args: { spec: args.spec }, secrets: { KC_JOIN_CONFIG_B64: pulumi.secret(args.joinConfig) } },
         { parent, dependsOn: args.after },
     );
     const cp = controlPlane.host;
     const registration = remoteStep(
         `${name}-registration`,
-        { step: "node-remove", host: cp.spec, connection: cp.connection, params: nodeRemoveParams(host.spec), hasDelete: true },
+        STEPS.nodeRegistration,
+        { on: cp, args: { node: host.spec } },
         { parent, dependsOn: [join] },
     );
     return { join, registration };
@@ -65,7 +67,7 @@ export class WorkerJoin extends pulumi.ComponentResource {
             .all([token.token, controlPlane.caCertHash])
             .apply(([t, hash]) => workerJoinSecretParams(spec, host.spec, t, hash).KC_JOIN_CONFIG_B64);
         ({ join: this.join, registration: this.registration } = joinAndRegister(this, name, {
-            spec, step: "worker-join", host, controlPlane, joinConfig, after: [args.after, token.create],
+            spec, step: STEPS.workerJoin, host, controlPlane, joinConfig, after: [args.after, token.create],
         }));
         this.registerOutputs({});
     }

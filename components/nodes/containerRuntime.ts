@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { remoteStep } from "../remote/step";
-import { runtimeStep } from "../steps";
+import { runtimeStepDef } from "../steps";
 import { Host } from "./host";
 
 export interface ContainerRuntimeArgs {
@@ -20,10 +20,10 @@ export class ContainerRuntime extends pulumi.ComponentResource {
 
     constructor(name: string, args: ContainerRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubeadm:nodes:ContainerRuntime", name, {}, opts);
-        const { step, params } = runtimeStep(args.spec);
         this.install = remoteStep(
             `${name}-install`,
-            { step, host: args.host.spec, connection: args.host.connection, params },
+            runtimeStepDef(args.spec),
+            { on: args.host, args: { spec: args.spec, host: args.host.spec } },
             { parent: this, dependsOn: [args.after] },
         );
         this.registerOutputs({});

@@ -36,21 +36,20 @@ export function parseFacts(hostName: string, stdout: string): HostFacts {
  * a virtual IP must lie in every control plane's subnet, on the interface that carries its address.
  * Returns the problems as one sentence, or "" when there are none.
  */
-export function fleetProblems(facts: { host: string; stdout: string }[], vip?: { address: string; controlPlanes: string[] }): string {
+export function fleetProblems(facts: { host: string; facts: HostFacts }[], vip?: { address: string; controlPlanes: string[] }): string {
     const problems: string[] = [];
     if (vip) {
         for (const f of facts.filter((x) => vip.controlPlanes.includes(x.host))) {
-            const parsed = parseFacts(f.host, f.stdout);
-            if (!parsed.interface || !parsed.addressCidr) {
+            if (!f.facts.interface || !f.facts.addressCidr) {
                 problems.push(`control plane ${f.host}: its configured address is on none of its interfaces, so keepalived cannot hold the virtual IP there; use the host's own address in hosts.`);
-            } else if (!cidrContains(parsed.addressCidr, vip.address)) {
-                problems.push(`the virtual IP ${vip.address} is outside control plane ${f.host}'s subnet ${parsed.addressCidr} (${parsed.interface}): choose a free address in the control planes' subnet.`);
+            } else if (!cidrContains(f.facts.addressCidr, vip.address)) {
+                problems.push(`the virtual IP ${vip.address} is outside control plane ${f.host}'s subnet ${f.facts.addressCidr} (${f.facts.interface}): choose a free address in the control planes' subnet.`);
             }
         }
     }
     const byUuid = new Map<string, string[]>();
     for (const f of facts) {
-        const uuid = parseFacts(f.host, f.stdout).productUuid?.trim().toLowerCase();
+        const uuid = f.facts.productUuid?.trim().toLowerCase();
         if (!uuid) continue;
         byUuid.set(uuid, [...(byUuid.get(uuid) ?? []), f.host]);
     }

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { remoteStep } from "../remote/step";
-import { kubePackagesParams } from "../steps";
+import { STEPS } from "../steps";
 import { Host } from "./host";
 
 export interface KubePackagesArgs {
@@ -22,7 +22,8 @@ export class KubePackages extends pulumi.ComponentResource {
         super("kubeadm:nodes:KubePackages", name, {}, opts);
         this.install = remoteStep(
             `${name}-install`,
-            { step: "kube-packages", host: args.host.spec, connection: args.host.connection, params: kubePackagesParams(args.spec, args.host.spec) },
+            STEPS.kubePackages,
+            { on: args.host, args: { spec: args.spec, host: args.host.spec } },
             { parent: this, dependsOn: [args.after] },
         );
         this.registerOutputs({});

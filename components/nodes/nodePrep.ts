@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterSpec } from "../config/spec";
 import { remoteStep } from "../remote/step";
-import { prepFirewallParams, prepSystemParams, prepTimesyncParams } from "../steps";
+import { STEPS } from "../steps";
 import { Host } from "./host";
 
 export interface NodePrepArgs {
@@ -36,10 +36,11 @@ export class NodePrep extends pulumi.ComponentResource {
     constructor(name: string, args: NodePrepArgs, opts?: pulumi.ComponentResourceOptions) {
         super("kubeadm:nodes:NodePrep", name, {}, opts);
         const { spec, host } = args;
-        const base = { host: host.spec, connection: host.connection };
+        const on = { on: host, args: { spec, host: host.spec } };
         this.system = remoteStep(
             `${name}-system`,
-            { ...base, step: "prep-system", params: prepSystemParams(spec, host.spec) },
+            STEPS.prepSystem,
+            on,
             // A promise, not the Output: the gate must not add every host's facts to this step's
             // recorded dependencies (adding a host would then touch every existing host's state).
             // In a preview with unknown facts it resolves at once.
@@ -47,12 +48,14 @@ export class NodePrep extends pulumi.ComponentResource {
         );
         this.firewall = remoteStep(
             `${name}-firewall`,
-            { ...base, step: "prep-firewall", params: prepFirewallParams(spec, host.spec) },
+            STEPS.prepFirewall,
+            on,
             { parent: this, dependsOn: [this.system] },
         );
         this.timesync = remoteStep(
             `${name}-timesync`,
-            { ...base, step: "prep-timesync", params: prepTimesyncParams(spec) },
+            STEPS.prepTimesync,
+            on,
             { parent: this, dependsOn: [this.firewall] },
         );
         this.done = this.timesync;

@@ -1,21 +1,18 @@
-// How a remote step is sent over SSH: its assembled script (assemble.ts: the library's core, the
-// modules it names, its own lines) passed as a single argument to `bash -c`, parameters as a quoted
-// `env` prefix. sshd's AcceptEnv is not needed, stdin is left alone (so nothing in the script can
-// swallow it), and a non-root user runs everything through `sudo -n`.
+// How a remote step is run over SSH: the host already has the step's script (bundle.ts ships every
+// step's assembled script once per host, in a file named by its code hash), so the command only
+// names that file and passes the parameters as a quoted `env` prefix:
+//   [sudo -n ]env KC_A='..' KC_HOST='h' bash -c 'f=/var/lib/kubeadm-cluster/steps/<step>-<hash>.sh; ...' kc-<step> [mode] </dev/null
+// sshd's AcceptEnv is not needed, stdin is left alone, a non-root user runs it through `sudo -n`,
+// and a host whose step files are gone says so instead of "No such file".
 import * as crypto from "crypto";
 import { assembleStep } from "./assemble";
+import { stepPath } from "./bundle";
 
 export { useScriptsDir } from "./assemble";
 
-const HEREDOC_END = "KUBEADM_CLUSTER_SCRIPT_END";
-
-/** The full text sent for a step. */
+/** The full text a step runs (the content of its file on the host). */
 export function stepScript(step: string): string {
-    const text = assembleStep(step).text;
-    if (text.split("\n").includes(HEREDOC_END)) {
-        throw new Error(`scripts/${step}.sh or a module it uses must not contain a line "${HEREDOC_END}"`);
-    }
-    return text;
+    return assembleStep(step).text;
 }
 
 /** POSIX single-quote a value. */
@@ -24,6 +21,17 @@ export function shellQuote(value: string): string {
 }
 
 const ENV_NAME = /^KC_[A-Z0-9_]+$/;
+
+/**
+ * The `bash -c` program of a step: run its file. Without the file (a re-imaged host), an undo has
+ * nothing left to do; anything else says the files are lost and where the README says what to do.
+ */
+function runner(step: string): string {
+    return (
+        `f=${stepPath(step)}; if [ -r "$f" ]; then . "$f"; elif [ "\${1:-}" = delete ]; then echo "[$KC_HOST] $f is gone: this host was reset already" >&2; ` +
+        `else echo "[$KC_HOST] ERROR: $f is missing: the step files of kubeadm-cluster are gone from this host (see Lost step files in its README)" >&2; exit 1; fi`
+    );
+}
 
 /**
  * The exact command line run on the host for one step.
@@ -41,13 +49,33 @@ export function renderCommand(user: string, step: string, params: Record<string,
         });
     const sudo = user === "root" ? "" : "sudo -n ";
     const args = [`kc-${step}`, ...(mode ? [mode] : [])].join(" ");
-    return `${sudo}env ${env.join(" ")} bash -c "$(cat <<'${HEREDOC_END}'\n${stepScript(step)}\n${HEREDOC_END}\n)" ${args} </dev/null`;
+    return `${sudo}env ${env.join(" ")} bash -c ${shellQuote(runner(step))} ${args} </dev/null`;
 }
 
-/** A short, stable fingerprint of a step's script and its non-secret parameters, for `triggers`. */
+export interface ParsedCommand {
+    sudo: boolean;
+    /** The KC_* parameters, unquoted. */
+    params: Record<string, string>;
+    step: string;
+    /** The step file on the host. */
+    file: string;
+    mode?: string;
+}
+
+/** A command renderCommand made, taken apart again (for the plan tool and the mock engine); undefined for anything else. */
+export function parseCommand(command: string): ParsedCommand | undefined {
+    const m = /^(sudo -n )?env ((?:KC_[A-Z0-9_]+='(?:[^']|'\\'')*' ?)*)bash -c '(f=(\S+?); (?:[^']|'\\'')*)' kc-([a-z0-9-]+)(?: ([a-z]+))? <\/dev\/null$/.exec(command);
+    if (!m) return undefined;
+    const [, sudo, envText, , file, step, mode] = m;
+    const params: Record<string, string> = {};
+    for (const p of envText.matchAll(/(KC_[A-Z0-9_]+)='((?:[^']|'\\'')*)'/g)) params[p[1]] = p[2].replace(/'\\''/g, "'");
+    return { sudo: Boolean(sudo), params, step, file, ...(mode ? { mode } : {}) };
+}
+
+/** A short, stable fingerprint of what a step runs (its code, not its comments) and its non-secret parameters, for `triggers`. */
 export function stepFingerprint(step: string, publicParams: Record<string, string>): string {
     const h = crypto.createHash("sha256");
-    h.update(stepScript(step));
+    h.update(assembleStep(step).codeHash);
     for (const k of Object.keys(publicParams).sort()) h.update(`\n${k}=${publicParams[k]}`);
     return h.digest("hex").slice(0, 16);
 }

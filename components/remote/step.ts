@@ -1,81 +1,88 @@
-// One remote step = one remote.Command running one script from scripts/ on one host.
+// One remote step = one remote.Command running one registered step (steps/registry.ts) on one host,
+// from the step file the host's install-steps command put in place (nodes/host.ts).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostSpec } from "../config/spec";
-import { SECRET_PARAMS } from "../steps";
+import { Params, SECRET_PARAMS, StepDef } from "../steps";
 import { Connection } from "./connection";
 import { renderCommand, stepFingerprint } from "./command";
 
-export interface RemoteStepArgs {
-    /** Script name under scripts/, without ".sh". */
-    step: string;
-    host: HostSpec;
+/** A host a step can run on: its spec, its SSH connection, and the resource that put the step files there. */
+export interface StepTarget {
+    spec: HostSpec;
     connection: Connection;
-    /**
-     * Non-secret parameters (KC_*); they go into the command text and the trigger hash. Plain
-     * values normally; an Output when a parameter comes from another step (e.g. an interface name from the facts).
-     */
-    params?: Record<string, string> | pulumi.Output<Record<string, string>>;
-    /** Secret parameters (names from SECRET_PARAMS); they make the command text a secret and are never logged. */
-    secretParams?: Record<string, pulumi.Input<string>>;
-    /**
-     * Steps with an undo (`create`/`delete` modes) are updated in place when their script or
-     * parameters change; they are never replaced, because a replacement would run the undo
-     * (e.g. `kubeadm reset`) on a working node.
-     */
-    hasDelete?: boolean;
-    /** More values that re-run the step when they change, without reaching the script (e.g. a date). */
-    extraTriggers?: string[];
-    /** The step prints a secret on stdout (e.g. the kubeconfig): stdout becomes a secret output and is not logged. */
-    secretStdout?: boolean;
+    /** The host's install-steps command: every step runs after it. */
+    steps: pulumi.Resource;
 }
 
-function checkNames(step: string, params: Record<string, unknown>, secret: boolean): void {
-    for (const k of Object.keys(params)) {
-        const listed = (SECRET_PARAMS as readonly string[]).includes(k);
-        if (secret && !listed) throw new Error(`step ${step}: secret parameter ${k} must be listed in SECRET_PARAMS`);
-        if (!secret && listed) throw new Error(`step ${step}: ${k} is a secret parameter; pass it in secretParams`);
+export interface RemoteStepArgs<A> {
+    /** Where the step runs. */
+    on: StepTarget;
+    /** What the step's registered parameter builder takes; an Output when it comes from another step (e.g. an interface name from the facts). */
+    args: A | pulumi.Output<A>;
+    /** The step's secret parameters, by the names the registry lists for it; they make the command text a secret and are never logged. */
+    secrets?: Record<string, pulumi.Input<string>>;
+    /** More values that re-run the step when they change, without reaching the script (e.g. a date). */
+    extraTriggers?: string[];
+}
+
+function checkSecrets(def: StepDef<never>, secrets: Record<string, unknown>): void {
+    const given = Object.keys(secrets).sort();
+    const listed = [...def.secrets].sort();
+    for (const k of given) {
+        if (!listed.includes(k)) throw new Error(`step ${def.script}: secret parameter ${k} is not one the registry lists for it (${listed.join(", ") || "none"})`);
     }
 }
 
-export function remoteStep(name: string, args: RemoteStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
-    checkNames(args.step, args.secretParams ?? {}, true);
-    const withHost = (p: Record<string, string>): Record<string, string> => {
-        checkNames(args.step, p, false);
-        return { KC_HOST: args.host.name, ...p };
+function checkPublic(script: string, params: Params): void {
+    for (const k of Object.keys(params)) {
+        if (SECRET_PARAMS.includes(k)) throw new Error(`step ${script}: ${k} is a secret parameter; pass it in secrets`);
+    }
+}
+
+/**
+ * Steps with an undo (create/delete modes) are updated in place when their script or parameters
+ * change; they are never replaced, because a replacement would run the undo (e.g. `kubeadm reset`) on
+ * a working node. Steps without one re-run when their script's code or parameters change.
+ */
+export function remoteStep<A>(name: string, def: StepDef<A>, args: RemoteStepArgs<A>, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const host = args.on.spec;
+    const secrets = args.secrets && Object.keys(args.secrets).length > 0 ? args.secrets : undefined;
+    checkSecrets(def as StepDef<never>, secrets ?? {});
+    const withHost = (a: A): Params => {
+        const p = def.params(a);
+        checkPublic(def.script, p);
+        return { KC_HOST: host.name, ...p };
     };
-    const secretParams = args.secretParams && Object.keys(args.secretParams).length > 0 ? args.secretParams : undefined;
-    const lazy = pulumi.Output.isInstance(args.params);
+    const lazy = pulumi.Output.isInstance(args.args);
     // Plain strings where nothing is secret or computed: cheaper to evaluate, and readable in a preview diff.
-    const publicParams: Record<string, string> | pulumi.Output<Record<string, string>> = lazy
-        ? (args.params as pulumi.Output<Record<string, string>>).apply(withHost)
-        : withHost((args.params as Record<string, string> | undefined) ?? {});
+    const publicParams: Params | pulumi.Output<Params> = lazy ? (args.args as pulumi.Output<A>).apply(withHost) : withHost(args.args as A);
     const render = (mode?: string): pulumi.Input<string> => {
-        if (!secretParams && !lazy) return renderCommand(args.host.user, args.step, publicParams as Record<string, string>, mode);
+        if (!secrets && !lazy) return renderCommand(host.user, def.script, publicParams as Params, mode);
         const text = pulumi
-            .all([publicParams, pulumi.output(secretParams ?? {})])
-            .apply(([p, s]) => renderCommand(args.host.user, args.step, { ...p, ...(s as Record<string, string>) }, mode));
-        return secretParams ? pulumi.secret(text) : text;
+            .all([publicParams, pulumi.output(secrets ?? {})])
+            .apply(([p, s]) => renderCommand(host.user, def.script, { ...p, ...(s as Params) }, mode));
+        return secrets ? pulumi.secret(text) : text;
     };
-    const fingerprint = lazy
-        ? (publicParams as pulumi.Output<Record<string, string>>).apply((p) => stepFingerprint(args.step, p))
-        : stepFingerprint(args.step, publicParams as Record<string, string>);
+    const fingerprint = lazy ? (publicParams as pulumi.Output<Params>).apply((p) => stepFingerprint(def.script, p)) : stepFingerprint(def.script, publicParams as Params);
     // Nothing a step prints may carry a secret into the Pulumi log.
-    const logging = args.secretStdout || secretParams ? "stderr" : "stdoutAndStderr";
+    const logging = def.secretStdout || secrets ? "stderr" : "stdoutAndStderr";
+    const dependsOn = [args.on.steps, ...(opts.dependsOn ? (Array.isArray(opts.dependsOn) ? opts.dependsOn : [opts.dependsOn]) : [])] as pulumi.Input<pulumi.Resource>[];
     return new command.remote.Command(
         name,
         {
-            connection: args.connection,
-            create: render(args.hasDelete ? "create" : undefined),
-            ...(args.hasDelete ? { delete: render("delete") } : {}),
+            connection: args.on.connection,
+            create: render(def.undo ? "create" : undefined),
+            ...(def.undo ? { delete: render("delete") } : {}),
             // Steps without an undo re-run when their script or parameters change.
-            ...(args.hasDelete ? {} : { triggers: [fingerprint, ...(args.extraTriggers ?? [])] }),
+            ...(def.undo ? {} : { triggers: [fingerprint, ...(args.extraTriggers ?? [])] }),
             logging,
             addPreviousOutputInEnv: false,
         },
         {
             ...opts,
-            additionalSecretOutputs: args.secretStdout ? ["stdout"] : opts.additionalSecretOutputs,
+            dependsOn,
+            additionalSecretOutputs: def.secretStdout ? ["stdout"] : opts.additionalSecretOutputs,
         },
     );
 }

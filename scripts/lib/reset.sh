@@ -169,3 +169,4 @@ reset_half_done() {
         log "kept kube-vip's static pod ($KUBE_VIP_MANIFEST) for the next attempt"
     fi
 }
+

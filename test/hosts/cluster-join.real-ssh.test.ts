@@ -6,7 +6,7 @@
 // (see README.md).
 import * as crypto from "crypto";
 import { Cluster, StepResult, TestHost, changingCalls, createCluster, stepCalls } from "./harness";
-import { FAST, NODE_PREP_STEPS, joinTokenParams, newToken, nodeRemoveParams, nodeStep, specFor, workerJoinParams } from "./params";
+import { FAST, NODE_PREP_STEPS, joinTokenParams, newToken, nodeRegistrationParams, nodeStep, specFor, workerJoinParams } from "./params";
 import * as steps from "../../components/steps";
 
 jest.setTimeout(180_000);
@@ -138,7 +138,7 @@ describe("join tokens and joins across hosts", () => {
         expect(c.exists(w1, "/etc/kubeadm-cluster/kubeadm-join.yaml")).toBe(false);
         expect(c.sh(w1, "systemctl is-active kubelet").stdout).toBe("active\n");
         expect(nodes()).toEqual(["master01", "worker01"]);
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w1), "create"), "node-remove create");
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w1), "create"), "node-registration create");
     });
 
     test("a second worker-join on a joined node changes nothing", async () => {
@@ -206,7 +206,7 @@ describe("join tokens and joins across hosts", () => {
 
     test("a join whose SSH session is cut halfway is reset and completed by the next run", async () => {
         ok(await step(w3, "worker-join", workerJoinParams(spec, w3, tokens.worker03, caHash), "delete"), "reset worker03");
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w3), "delete"), "remove worker03");
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w3), "delete"), "remove worker03");
         c.failNext(w3, "kubeadm", "^kubeadm join", { mode: "partialhang" });
         const running = c.startStep(w3, "worker-join", { ...workerJoinParams(spec, w3, tokens.worker03, caHash), ...FAST }, "create");
         await c.waitHung(w3);
@@ -238,16 +238,16 @@ describe("join tokens and joins across hosts", () => {
 });
 
 describe("removal and reset", () => {
-    test("node-remove delete drains worker01 and deletes its Node; a re-run is a no-op", async () => {
+    test("node-registration delete drains worker01 and deletes its Node; a re-run is a no-op", async () => {
         c.clearJournal(cp);
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w1), "delete"), "node-remove delete");
-        const calls = changingCalls(stepCalls(c.journal(cp), "node-remove"));
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w1), "delete"), "node-registration delete");
+        const calls = changingCalls(stepCalls(c.journal(cp), "node-registration"));
         expect(calls).toEqual([
             "kubectl --kubeconfig /etc/kubernetes/admin.conf drain worker01 --ignore-daemonsets --delete-emptydir-data --force --timeout=5m",
             "kubectl --kubeconfig /etc/kubernetes/admin.conf delete node worker01 --ignore-not-found",
         ]);
         expect(nodes()).not.toContain("worker01");
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w1), "delete"), "node-remove delete again");
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w1), "delete"), "node-registration delete again");
     });
 
     test("worker-join delete resets the node and removes CNI leftovers, nothing else", async () => {

@@ -1,7 +1,7 @@
 // Day-2 operations on clusters built by the real init/join flow at 1.34.2, every step run over real
 // SSH exactly as the program sends it (parameters from components/steps.ts):
 //   - the upgrade to 1.35.9 of a control plane and two workers (facts' version check, then
-//     upgrade-control-plane, then per worker node-maintenance drain -> upgrade-node -> uncordon),
+//     upgrade-control-plane, then per worker node-drain drain -> upgrade-node -> uncordon),
 //     and a second run of every step;
 //   - an upgrade interrupted (kubeadm upgrade apply failing, SSH sessions cut inside kubeadm
 //     upgrade apply and kubeadm upgrade node) that converges on re-run to the end state of the
@@ -25,8 +25,8 @@ import {
     etcdBackupParams,
     joinTokenParams,
     newToken,
-    nodeMaintenanceParams,
-    nodeRemoveParams,
+    nodeDrainParams,
+    nodeRegistrationParams,
     nodeStep,
     specFor,
     upgradeControlPlaneParams,
@@ -83,7 +83,7 @@ async function build(c: Cluster): Promise<Built> {
         const token = newToken();
         ok(await run(b, cp, "join-token", joinTokenParams(b.from, w, token), "create"), `join-token ${w.name}`);
         ok(await run(b, w, "worker-join", workerJoinParams(b.from, w, token, caHash), "create"), `worker-join ${w.name}`);
-        ok(await run(b, cp, "node-remove", nodeRemoveParams(b.from, w), "create"), `node-remove create ${w.name}`);
+        ok(await run(b, cp, "node-registration", nodeRegistrationParams(b.from, w), "create"), `node-registration create ${w.name}`);
     }
     for (const h of c.hosts) c.clearJournal(h);
     return b;
@@ -246,15 +246,15 @@ describe(`upgrade ${FROM} -> ${TO}: control plane and two workers (real SSH; sto
         for (const w of A.workers) expect(nodeState(A, w.name)).toBe(`True v${FROM} `);
     });
 
-    test("each worker in turn: node-maintenance drain (control plane) -> upgrade-node (worker) -> node-maintenance uncordon (waits until Ready at 1.35.9)", async () => {
+    test("each worker in turn: node-drain drain (control plane) -> upgrade-node (worker) -> node-drain uncordon (waits until Ready at 1.35.9)", async () => {
         const { c, cp } = A;
         for (const w of A.workers) {
             const other = A.workers.find((x) => x !== w)!;
             const otherBefore = nodeState(A, other.name);
             c.clearJournal(cp);
             c.clearJournal(w);
-            ok(await run(A, cp, "node-maintenance", nodeMaintenanceParams(A.to, w, "drain")), `drain ${w.name}`);
-            expect(changing(stepCalls(c.journal(cp), "node-maintenance"))).toEqual([`${ADMIN} drain ${w.name} --ignore-daemonsets --delete-emptydir-data --force --timeout=5m`]);
+            ok(await run(A, cp, "node-drain", nodeDrainParams(A.to, w, "drain")), `drain ${w.name}`);
+            expect(changing(stepCalls(c.journal(cp), "node-drain"))).toEqual([`${ADMIN} drain ${w.name} --ignore-daemonsets --delete-emptydir-data --force --timeout=5m`]);
             expect(nodeState(A, w.name)).toBe(`True v${FROM} true`);
 
             const u = ok(await run(A, w, "upgrade-node", upgradeNodeParams(A.to)), `upgrade-node ${w.name}`);
@@ -272,9 +272,9 @@ describe(`upgrade ${FROM} -> ${TO}: control plane and two workers (real SSH; sto
             expect(nodeState(A, w.name)).toBe(`True v${TO} true`);
 
             c.clearJournal(cp);
-            const un = ok(await run(A, cp, "node-maintenance", nodeMaintenanceParams(A.to, w, "uncordon")), `uncordon ${w.name}`);
+            const un = ok(await run(A, cp, "node-drain", nodeDrainParams(A.to, w, "uncordon")), `uncordon ${w.name}`);
             expect(un.stderr).toContain(`[master01] node ${w.name} is Ready with kubelet v${TO} and schedulable\n`);
-            expect(changing(stepCalls(c.journal(cp), "node-maintenance"))).toEqual([`${ADMIN} uncordon ${w.name}`]);
+            expect(changing(stepCalls(c.journal(cp), "node-drain"))).toEqual([`${ADMIN} uncordon ${w.name}`]);
             expect(nodeState(A, w.name)).toBe(`True v${TO} `);
             // one worker at a time (upgradeBatchSize 1): the other one was not touched meanwhile
             if (w === A.workers[0]) expect(nodeState(A, other.name)).toBe(otherBefore);
@@ -289,11 +289,11 @@ describe(`upgrade ${FROM} -> ${TO}: control plane and two workers (real SSH; sto
         const r = ok(await run(A, cp, "upgrade-control-plane", upgradeControlPlaneParams(A.to, cp)), "upgrade-control-plane again");
         expect(r.stderr).toContain(`[master01] already at ${TO}: the cluster and the kubelet on master01\n`);
         for (const w of A.workers) {
-            const d = ok(await run(A, cp, "node-maintenance", nodeMaintenanceParams(A.to, w, "drain")), "drain again");
+            const d = ok(await run(A, cp, "node-drain", nodeDrainParams(A.to, w, "drain")), "drain again");
             expect(d.stderr).toContain(`[master01] node ${w.name} is already at ${TO}, not drained\n`);
             const u = ok(await run(A, w, "upgrade-node", upgradeNodeParams(A.to)), "upgrade-node again");
             expect(u.stderr).toContain(`[${w.name}] kubelet ${TO} already runs on ${w.name}\n`);
-            ok(await run(A, cp, "node-maintenance", nodeMaintenanceParams(A.to, w, "uncordon")), "uncordon again");
+            ok(await run(A, cp, "node-drain", nodeDrainParams(A.to, w, "uncordon")), "uncordon again");
         }
         // uncordon of a schedulable node is the one call that is not a query; it changes nothing
         expect(changing(c.journal(cp).map((l) => l.replace(/^\S+: /, "")))).toEqual(A.workers.map((w) => `${ADMIN} uncordon ${w.name}`));
@@ -359,7 +359,7 @@ describe("an interrupted upgrade converges on re-run to the undisturbed end stat
     test("worker: the SSH session of upgrade-node is cut inside kubeadm upgrade node: the re-run finishes the node", async () => {
         const { c, cp } = B;
         const w = B.workers[0];
-        ok(await run(B, cp, "node-maintenance", nodeMaintenanceParams(B.to, w, "drain")), "drain");
+        ok(await run(B, cp, "node-drain", nodeDrainParams(B.to, w, "drain")), "drain");
         c.clearJournal(w);
         c.failNext(w, "kubeadm", "^kubeadm upgrade node", { mode: "partialhang" });
         const running = c.startStep(w, "upgrade-node", { ...upgradeNodeParams(B.to), ...FAST });
@@ -373,11 +373,11 @@ describe("an interrupted upgrade converges on re-run to the undisturbed end stat
         expect(c.rpm(w, "kubelet")).toBe(`kubelet ${FROM}-150500.1.1 x86_64`);
         expect(nodeState(B, w.name)).toBe(`True v${FROM} true`);
         // the program's next run: drain again (still at 1.34.2: drains), upgrade-node, uncordon
-        ok(await run(B, cp, "node-maintenance", nodeMaintenanceParams(B.to, w, "drain")), "drain again");
+        ok(await run(B, cp, "node-drain", nodeDrainParams(B.to, w, "drain")), "drain again");
         c.clearJournal(w);
         ok(await run(B, w, "upgrade-node", upgradeNodeParams(B.to)), "upgrade-node after the cut");
         expect(changing(stepCalls(c.journal(w), "upgrade-node"))).toEqual(nodeUpgradeCalls(w).slice(1));
-        ok(await run(B, cp, "node-maintenance", nodeMaintenanceParams(B.to, w, "uncordon")), "uncordon");
+        ok(await run(B, cp, "node-drain", nodeDrainParams(B.to, w, "uncordon")), "uncordon");
         expect(nodeState(B, w.name)).toBe(`True v${TO} `);
     });
 
@@ -397,7 +397,7 @@ describe("an interrupted upgrade converges on re-run to the undisturbed end stat
 });
 
 describe("drain and remove with an unreachable worker (real link down; stood in: kubectl, kubeadm)", () => {
-    test("node-remove delete logs the failed drain and deletes the Node (exit 0); worker-join delete over SSH fails with a connection error; once the host is back the reset succeeds", async () => {
+    test("node-registration delete logs the failed drain and deletes the Node (exit 0); worker-join delete over SSH fails with a connection error; once the host is back the reset succeeds", async () => {
         const { c, cp } = A;
         const w = A.workers[1];
         const link = (state: "up" | "down") => execFileSync("bash", [HOST_SH, "link", w.id, state], { stdio: "pipe" });
@@ -405,8 +405,8 @@ describe("drain and remove with an unreachable worker (real link down; stood in:
         try {
             expect(c.shOk(cp, "kubectl --kubeconfig /etc/kubernetes/admin.conf get node worker02 --no-headers")).toMatch(/^worker02\s+NotReady\s/);
             c.clearJournal(cp);
-            const r = ok(await run(A, cp, "node-remove", nodeRemoveParams(A.to, w), "delete"), "node-remove delete");
-            expect(changing(stepCalls(c.journal(cp), "node-remove"))).toEqual([
+            const r = ok(await run(A, cp, "node-registration", nodeRegistrationParams(A.to, w), "delete"), "node-registration delete");
+            expect(changing(stepCalls(c.journal(cp), "node-registration"))).toEqual([
                 `${ADMIN} drain worker02 --ignore-daemonsets --delete-emptydir-data --force --timeout=5m`,
                 `${ADMIN} delete node worker02 --ignore-not-found`,
             ]);

@@ -9,9 +9,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { renderCommand } from "../../components/remote/command";
+import { UPLOAD_DIR, stepBundle, writeBundle } from "../../components/remote/bundle";
 import { HostSpec, Role } from "../../components/config/spec";
+import { installStepsCommand } from "../../components/nodes/host";
 
 export const HOST_SH = path.join(__dirname, "lib", "host.sh");
+const REPO_ROOT = path.join(__dirname, "..", "..");
 
 export type OsName = "centos7" | "rocky8" | "rocky9" | "alma9" | "ubuntu2204" | "centos6";
 export const SUPPORTED_OS: OsName[] = ["centos7", "rocky8", "rocky9", "alma9"];
@@ -158,10 +161,45 @@ export class Cluster {
         return renderCommand(user ?? host.user, step, { KC_HOST: host.name, ...params }, mode);
     }
 
-    /** Starts a step over real SSH, exactly as the program sends it. */
-    startStep(host: TestHost, step: string, params: Record<string, string>, mode?: string, opts: { user?: string; timeoutMs?: number } = {}): RunningStep {
-        const user = opts.user ?? host.user;
-        const cmd = this.command(host, step, params, mode, user);
+    /**
+     * Ships the step files to a host as the program does (nodes/host.ts): the bundle directory the
+     * program writes, uploaded over SFTP into the SSH user's ~/.kubeadm-cluster/ (the directory
+     * itself, named by the bundle's hash, as CopyToRemote copies a directory), then the host's
+     * install-steps command over SSH. Real: sftp and its server, ssh, the installer.
+     */
+    async installSteps(host: TestHost, opts: { tamper?: string } = {}): Promise<StepResult> {
+        let local = path.join(REPO_ROOT, writeBundle(REPO_ROOT));
+        let tmp: string | undefined;
+        if (opts.tamper) {
+            // A copy whose file `tamper` no longer matches the MANIFEST (as a copy cut short would leave it).
+            tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kc-bundle-"));
+            fs.cpSync(local, path.join(tmp, path.basename(local)), { recursive: true });
+            local = path.join(tmp, path.basename(local));
+            fs.appendFileSync(path.join(local, opts.tamper), "\necho tampered\n");
+        }
+        const batch = `-mkdir ${UPLOAD_DIR}\nput -r ${local} ${UPLOAD_DIR}/\n`;
+        const sftp = spawnSync(
+            "sftp",
+            ["-b", "-", "-F", "/dev/null", "-i", this.key, "-o", `UserKnownHostsFile=${this.knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-P", "22", `${host.user}@${host.ip}`],
+            { input: batch, encoding: "utf8" },
+        );
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+        if (sftp.status !== 0) throw new Error(`sftp to ${host.name} failed:\n${sftp.stdout}${sftp.stderr}`);
+        return this.runRaw(host, this.installCommand(host));
+    }
+
+    /** The host's install-steps command, as the program renders it for the current bundle. */
+    installCommand(host: TestHost): string {
+        return installStepsCommand(host.spec, stepBundle().hash);
+    }
+
+    /** Runs a command line over real SSH as the host's user. */
+    runRaw(host: TestHost, cmd: string, timeoutMs = 120_000): Promise<StepResult> {
+        return this.startCommand(host, host.user, cmd, timeoutMs).result;
+    }
+
+    private startCommand(host: TestHost, user: string, cmd: string, timeoutMs: number): RunningStep {
         this.sshSessions.set(host.name, (this.sshSessions.get(host.name) ?? 0) + 1);
         const args = [
             "-F", "/dev/null",
@@ -183,7 +221,6 @@ export class Cluster {
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
         p.stderr.on("data", (d) => (stderr += d));
-        const timeoutMs = opts.timeoutMs ?? 120_000;
         const result = new Promise<StepResult>((resolve, reject) => {
             const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
             p.on("error", reject);
@@ -193,6 +230,12 @@ export class Cluster {
             });
         });
         return { result, cut: () => p.kill("SIGKILL") };
+    }
+
+    /** Starts a step over real SSH, exactly as the program sends it. */
+    startStep(host: TestHost, step: string, params: Record<string, string>, mode?: string, opts: { user?: string; timeoutMs?: number } = {}): RunningStep {
+        const user = opts.user ?? host.user;
+        return this.startCommand(host, user, this.command(host, step, params, mode, user), opts.timeoutMs ?? 120_000);
     }
 
     runStep(host: TestHost, step: string, params: Record<string, string>, mode?: string, opts: { user?: string; timeoutMs?: number } = {}): Promise<StepResult> {
@@ -403,7 +446,7 @@ export function checkHaPrerequisites(): void {
  * holding their generated host keys. Workers get the key so their kubeadm join stand-in can reach
  * the control plane the way the real one reaches the API server.
  */
-export async function createCluster(hostOpts: HostOptions[]): Promise<Cluster> {
+export async function createCluster(hostOpts: HostOptions[], options: { installSteps?: boolean } = {}): Promise<Cluster> {
     checkPrerequisites();
     installExitHooks();
     const tag = `${(process.pid % 1296).toString(36).padStart(2, "0")}${(clusterCounter++ % 36).toString(36)}${crypto.randomBytes(1).toString("hex")[0]}`;
@@ -452,6 +495,13 @@ export async function createCluster(hostOpts: HostOptions[]): Promise<Cluster> {
         const lines = settled.map((x) => (x as PromiseFulfilledResult<string>).value);
         fs.writeFileSync(cluster.knownHosts, `${lines.join("\n")}\n`);
         fs.copyFileSync(cluster.knownHosts, path.join(shared, "known_hosts"));
+        // As the program's first action on a host: the step files shipped (nodes/host.ts).
+        if (options.installSteps !== false) {
+            const installed = await Promise.all(cluster.hosts.map((h) => cluster.installSteps(h)));
+            installed.forEach((r, i) => {
+                if (r.code !== 0) throw new Error(`installing the step files on ${cluster.hosts[i].name} failed:\n${r.stderr}`);
+            });
+        }
         return cluster;
     } catch (e) {
         await cluster.destroy();

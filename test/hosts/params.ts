@@ -23,45 +23,20 @@ function specHost(spec: ClusterSpec, host: TestHost): HostSpec {
 }
 
 /**
- * Test-only knob the scripts document (scripts/lib/common.sh): waits and retries poll every
+ * Test-only knob the scripts document (scripts/lib/core.sh): waits and retries poll every
  * KC_POLL_SECONDS instead of 5 s. Everything else is what the program sends.
  */
 export const FAST = { KC_POLL_SECONDS: "0" };
 
 export const NODE_PREP_STEPS = ["prep-system", "prep-firewall", "prep-timesync", "runtime", "kube-packages"] as const;
 
-/** Script name and parameters for a node step ("runtime" resolves to the configured runtime's step). */
+/**
+ * Script name and parameters of a step that runs on HOST about HOST (the registry's builder with
+ * {spec, host}); "runtime" resolves to the configured runtime's step.
+ */
 export function nodeStep(spec: ClusterSpec, host: TestHost, step: string): { step: string; params: Record<string, string> } {
-    const h = specHost(spec, host);
-    switch (step) {
-        case "facts":
-            return { step, params: steps.factsParams(spec, h) };
-        case "prep-system":
-            return { step, params: steps.prepSystemParams(spec, h) };
-        case "prep-firewall":
-            return { step, params: steps.prepFirewallParams(spec, h) };
-        case "prep-timesync":
-            return { step, params: steps.prepTimesyncParams(spec) };
-        case "runtime":
-        case "runtime-containerd":
-        case "runtime-docker": {
-            const r = steps.runtimeStep(spec);
-            return { step: r.step, params: r.params };
-        }
-        case "kube-packages":
-            return { step, params: steps.kubePackagesParams(spec, h) };
-        case "control-plane-init":
-            return { step, params: steps.controlPlaneInitParams(spec, h) };
-        case "worker-join":
-            return { step, params: steps.workerJoinParams(spec) };
-        case "read-kubeconfig":
-        case "ca-hash":
-            return { step, params: {} };
-        case "wait-nodes-ready":
-            return { step, params: steps.waitNodesReadyParams(spec) };
-        default:
-            throw new Error(`no parameter builder for step ${step}`);
-    }
+    const def = step === "runtime" ? steps.runtimeStepDef(spec) : steps.stepByScript(step);
+    return { step: def.script, params: (def.params as (a: steps.OnHost) => Record<string, string>)({ spec, host: specHost(spec, host) }) };
 }
 
 export function joinTokenParams(spec: ClusterSpec, worker: TestHost, token: string): Record<string, string> {
@@ -70,11 +45,11 @@ export function joinTokenParams(spec: ClusterSpec, worker: TestHost, token: stri
 
 export function workerJoinParams(spec: ClusterSpec, worker: TestHost, token: string, caHash: string): Record<string, string> {
     const h = specHost(spec, worker);
-    return { ...steps.workerJoinParams(spec), ...steps.workerJoinSecretParams(spec, h, token, caHash) };
+    return { ...steps.joinParams(spec), ...steps.workerJoinSecretParams(spec, h, token, caHash) };
 }
 
-export function nodeRemoveParams(spec: ClusterSpec, worker: TestHost): Record<string, string> {
-    return steps.nodeRemoveParams(specHost(spec, worker));
+export function nodeRegistrationParams(spec: ClusterSpec, worker: TestHost): Record<string, string> {
+    return steps.nodeRegistrationParams(specHost(spec, worker));
 }
 
 /** A random bootstrap token, as the program's random resources make them. */
@@ -94,8 +69,8 @@ export function upgradeNodeParams(spec: ClusterSpec): Record<string, string> {
     return steps.upgradeNodeParams(spec);
 }
 
-export function nodeMaintenanceParams(spec: ClusterSpec, node: TestHost, action: "drain" | "uncordon"): Record<string, string> {
-    return steps.nodeMaintenanceParams(spec, specHost(spec, node), action);
+export function nodeDrainParams(spec: ClusterSpec, node: TestHost, action: "drain" | "uncordon"): Record<string, string> {
+    return steps.nodeDrainParams(spec, specHost(spec, node), action);
 }
 
 export function certsParams(spec: ClusterSpec): Record<string, string> {

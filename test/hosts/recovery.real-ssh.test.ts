@@ -69,7 +69,7 @@ test("prep-system: dnf stops after half the packages; the re-run installs the re
 });
 
 // The re-run finds every setting already in the permanent configuration; the reload the failed
-// run owed is remembered on the host (scripts/lib/common.sh `pending`), so it still happens.
+// run owed is remembered on the host (scripts/lib/core.sh `pending`), so it still happens.
 test("prep-firewall: the reload fails; after the re-run the running firewall has the ports too", async () => {
     c.failNext(victim, "firewall-cmd", "--reload");
     const r1 = await run(victim, "prep-firewall");

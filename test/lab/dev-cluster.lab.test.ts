@@ -19,8 +19,8 @@ import {
     etcdBackupParams,
     joinTokenParams,
     newToken,
-    nodeMaintenanceParams,
-    nodeRemoveParams,
+    nodeDrainParams,
+    nodeRegistrationParams,
     nodeStep,
     upgradeControlPlaneParams,
     upgradeNodeParams,
@@ -147,7 +147,7 @@ describe(`the dev stack at ${KUBE}, formed by the program's steps with the real 
         await Promise.all(
             [w1, w2].map(async (w) => {
                 ok(await step(w, "worker-join", workerJoinParams(spec, w, tokens[w.name], caHash), "create"), `worker-join on ${w.name}`, w);
-                ok(await step(cp, "node-remove", nodeRemoveParams(spec, w), "create"), `registration of ${w.name}`, cp);
+                ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w), "create"), `registration of ${w.name}`, cp);
             }),
         );
         ok(await step(cp, "wait-nodes-ready", nodeStep(spec, cp, "wait-nodes-ready").params), "wait-nodes-ready", cp);
@@ -270,9 +270,9 @@ describe(`the dev stack at ${KUBE}, formed by the program's steps with the real 
         ok(await step(cp, "upgrade-control-plane", upgradeControlPlaneParams(next, cp)), "upgrade-control-plane", cp);
         expect(kubectl(c, cp, "version -o json")).toContain(`"gitVersion": "v${KUBE_NEXT}"`);
         for (const w of [w1, w2]) {
-            ok(await step(cp, "node-maintenance", nodeMaintenanceParams(next, w, "drain")), `drain ${w.name}`, cp);
+            ok(await step(cp, "node-drain", nodeDrainParams(next, w, "drain")), `drain ${w.name}`, cp);
             ok(await step(w, "upgrade-node", upgradeNodeParams(next)), `upgrade-node on ${w.name}`, w);
-            ok(await step(cp, "node-maintenance", nodeMaintenanceParams(next, w, "uncordon")), `uncordon ${w.name}`, cp);
+            ok(await step(cp, "node-drain", nodeDrainParams(next, w, "uncordon")), `uncordon ${w.name}`, cp);
         }
         expect(nodes().map((n) => `${n.name} ${n.ready} ${n.version}`)).toEqual([
             `master01 True v${KUBE_NEXT}`,
@@ -283,7 +283,7 @@ describe(`the dev stack at ${KUBE}, formed by the program's steps with the real 
     });
 
     test("removing worker01: drained and deleted on the control plane, then the real kubeadm reset and the CNI cleanup on the host", async () => {
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w1), "delete"), "node-remove delete", cp);
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w1), "delete"), "node-registration delete", cp);
         expect(nodes().map((n) => n.name)).toEqual(["master01", "worker02"]);
         const reset = ok(await step(w1, "worker-join", workerJoinParams(spec, w1, tokens[w1.name], caHash), "delete"), "worker-join delete", w1);
         // Kubernetes' directories gone, the CNI's configuration gone (its directory stays: containerd
@@ -297,7 +297,7 @@ describe(`the dev stack at ${KUBE}, formed by the program's steps with the real 
     });
 
     test("destroy: every host reset by the real kubeadm reset; no Kubernetes state, container or daemon is left", async () => {
-        ok(await step(cp, "node-remove", nodeRemoveParams(spec, w2), "delete"), "node-remove delete worker02", cp);
+        ok(await step(cp, "node-registration", nodeRegistrationParams(spec, w2), "delete"), "node-registration delete worker02", cp);
         ok(await step(w2, "worker-join", workerJoinParams(spec, w2, tokens[w2.name], caHash), "delete"), "worker-join delete", w2);
         ok(await step(cp, "control-plane-init", nodeStep(spec, cp, "control-plane-init").params, "delete"), "control-plane-init delete", cp);
         for (const h of c.hosts) {

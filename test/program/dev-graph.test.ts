@@ -50,7 +50,7 @@ describe("dev stack under mocks: what runs where, in which order", () => {
         const address: Record<string, string> = { master01: "192.168.10.11", worker01: "192.168.10.12", worker02: "192.168.10.13" };
         for (const r of remoteSteps(run)) {
             const s = stepOf(String(r.inputs.create));
-            const runsOnControlPlane = ["control-plane-init", "read-kubeconfig", "ca-hash", "join-token", "node-remove", "wait-nodes-ready", "certs"].includes(s.step);
+            const runsOnControlPlane = ["control-plane-init", "read-kubeconfig", "ca-hash", "join-token", "node-registration", "wait-nodes-ready", "certs"].includes(s.step);
             expect({ name: r.name, host: r.inputs.connection.host }).toEqual({ name: r.name, host: address[s.host] });
             if (runsOnControlPlane) expect({ name: r.name, host: s.host }).toEqual({ name: r.name, host: "master01" });
             expect(r.inputs.connection.user).toBe("root");
@@ -100,7 +100,7 @@ describe("dev stack under mocks: what runs where, in which order", () => {
 
     test("each worker's Node registration is checked on the control plane after its join (and drained from there on delete)", () => {
         for (const w of ["worker01", "worker02"]) {
-            const reg = remoteSteps(run).find((r) => stepOf(String(r.inputs.create)).step === "node-remove" && String(r.inputs.create).includes(`KC_NODE='${w}'`));
+            const reg = remoteSteps(run).find((r) => stepOf(String(r.inputs.create)).step === "node-registration" && String(r.inputs.create).includes(`KC_NODE='${w}'`));
             expect(reg).toBeDefined();
             expect(dependsOn(reg!, step(w, "worker-join"))).toBe(true);
             expect(String(reg!.inputs.delete)).toContain(" delete </dev/null");
@@ -144,7 +144,7 @@ describe("dev stack under mocks: what runs where, in which order", () => {
         expect(String(ready.inputs.create)).toContain("KC_NODES='master01'");
         // Each worker's registration waits until its Node is Ready; the gate waits for all of them.
         for (const w of ["worker01", "worker02"]) {
-            const reg = remoteSteps(run).find((r) => stepOf(String(r.inputs.create)).step === "node-remove" && String(r.inputs.create).includes(`KC_NODE='${w}'`))!;
+            const reg = remoteSteps(run).find((r) => stepOf(String(r.inputs.create)).step === "node-registration" && String(r.inputs.create).includes(`KC_NODE='${w}'`))!;
             expect(String(reg.inputs.create)).toContain("KC_READY_TIMEOUT='10m'");
             expect(dependsOn(ready, reg)).toBe(true);
         }
@@ -235,7 +235,7 @@ describe("dev stack under mocks: triggers", () => {
         const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kc-scripts-"));
         try {
             fs.cpSync(path.join(__dirname, "..", "..", "scripts"), tmp, { recursive: true });
-            fs.appendFileSync(path.join(tmp, "prep-firewall.sh"), "\n# changed\n");
+            fs.appendFileSync(path.join(tmp, "prep-firewall.sh"), "\n: changed\n");
             const changed = await runProgram({ ...dev(), scriptsDir: tmp });
             const triggers = (r: ProgramRun, host: string, s: string) =>
                 remoteSteps(r).find((x) => {
@@ -247,6 +247,21 @@ describe("dev stack under mocks: triggers", () => {
                 expect(triggers(changed, host, "prep-system")).toEqual(triggers(run, host, "prep-system"));
                 expect(triggers(changed, host, "kube-packages")).toEqual(triggers(run, host, "kube-packages"));
             }
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    });
+
+    test("a comment changed in a step or in the library's core re-runs nothing: every command and trigger stays", async () => {
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kc-scripts-"));
+        try {
+            fs.cpSync(path.join(__dirname, "..", "..", "scripts"), tmp, { recursive: true });
+            fs.appendFileSync(path.join(tmp, "prep-firewall.sh"), "\n# a new comment\n");
+            const core = path.join(tmp, "lib", "core.sh");
+            fs.writeFileSync(core, `${fs.readFileSync(core, "utf8")}\n# another comment\n`);
+            const changed = await runProgram({ ...dev(), scriptsDir: tmp });
+            const commands = (r: ProgramRun) => remoteSteps(r).map((x) => ({ name: x.name, create: x.inputs.create, delete: x.inputs.delete, triggers: x.inputs.triggers }));
+            expect(commands(changed)).toEqual(commands(run));
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });
         }

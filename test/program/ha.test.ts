@@ -102,7 +102,7 @@ describe("prod stack: three control planes behind keepalived + haproxy", () => {
     });
 
     test("removing a control plane later drains it and resets it (its etcd member goes with kubeadm reset)", () => {
-        const reg = step(run, "master01", "node-remove").find((r) => String(r.inputs.create).includes("KC_NODE='master03'"))!;
+        const reg = step(run, "master01", "node-registration").find((r) => String(r.inputs.create).includes("KC_NODE='master03'"))!;
         const join = step(run, "master03", "control-plane-join")[0];
         expect(run.dependsOn(reg.name, join.name)).toBe(true);
         expect(String(join.inputs.delete)).toMatch(/kc-control-plane-join delete <\/dev\/null$/);

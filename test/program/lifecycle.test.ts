@@ -67,10 +67,13 @@ describe("scale out: adding a worker", () => {
             [
                 "worker03:facts", "worker03:prep-system", "worker03:prep-firewall", "worker03:prep-timesync",
                 "worker03:runtime-containerd", "worker03:kube-packages", "worker03:worker-join",
-                "master01:join-token", "master01:node-remove",
+                "master01:join-token", "master01:node-registration",
+                // its step files: the upload (below) and their install
+                "worker03:install-steps",
             ].sort(),
         );
         expect(added.filter((r) => r.type.startsWith("random:")).length).toBe(2);
+        expect(added.filter((r) => r.type === "command:remote:CopyToRemote").map((r) => r.name)).toEqual(["dev-worker03-steps-upload"]);
     });
 });
 
@@ -90,10 +93,10 @@ describe("scale in: removing a worker", () => {
         // The engine deletes in reverse dependency order: the registration (drain + delete Node,
         // on the control plane) depends on the join, so it goes first; then the join's delete
         // resets the host; then the token is deleted.
-        const reg = stepOn(full, "master01", "node-remove").find((r) => String(r.inputs.create).includes("KC_NODE='worker02'"))!;
+        const reg = stepOn(full, "master01", "node-registration").find((r) => String(r.inputs.create).includes("KC_NODE='worker02'"))!;
         const join = stepOn(full, "worker02", "worker-join")[0];
         expect(full.dependsOn(reg.name, join.name)).toBe(true);
-        expect(String(reg.inputs.delete)).toMatch(/kc-node-remove delete <\/dev\/null$/);
+        expect(String(reg.inputs.delete)).toMatch(/kc-node-registration delete <\/dev\/null$/);
         expect(String(join.inputs.delete)).toMatch(/kc-worker-join delete <\/dev\/null$/);
     });
 });
@@ -113,7 +116,7 @@ describe("upgrade: one minor at a time, control plane first, then worker by work
         for (let i = 1; i < chain.length; i++) expect({ step: chain[i], after: chain[i - 1], ok: run.dependsOn(chain[i], chain[i - 1]) }).toEqual({ step: chain[i], after: chain[i - 1], ok: true });
         const where = (n: string) => stepOf(String(run.byName(n).inputs.create));
         expect(where("dev-upgrade-1.35.9-control-plane")).toEqual({ host: "master01", step: "upgrade-control-plane" });
-        expect(where("dev-upgrade-1.35.9-worker01-drain")).toEqual({ host: "master01", step: "node-maintenance" });
+        expect(where("dev-upgrade-1.35.9-worker01-drain")).toEqual({ host: "master01", step: "node-drain" });
         expect(where("dev-upgrade-1.35.9-worker01-upgrade")).toEqual({ host: "worker01", step: "upgrade-node" });
         expect(String(run.byName("dev-upgrade-1.35.9-worker01-upgrade").inputs.create)).toContain("KC_KUBE_VERSION='1.35.9'");
         // Workloads wait for the whole upgrade.

@@ -71,7 +71,7 @@ describe("program variants under mocks", () => {
     test("a single-node cluster: no join steps, the demo URL points at the control plane", async () => {
         const hosts = JSON.parse(loadStackConfig("dev").config["kubeadm-cluster:hosts"]).slice(0, 1);
         const run = await runProgram(dev({ hosts }));
-        expect(remoteSteps(run).some((r) => ["join-token", "worker-join", "node-remove"].includes(stepOf(String(r.inputs.create)).step))).toBe(false);
+        expect(remoteSteps(run).some((r) => ["join-token", "worker-join", "node-registration"].includes(stepOf(String(r.inputs.create)).step))).toBe(false);
         expect(run.outputs.demoUrl).toBe("http://192.168.10.11:30080/");
     });
 

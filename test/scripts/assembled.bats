@@ -58,7 +58,7 @@ steps() { for f in "$SCRIPTS_DIR"/*.sh; do basename "$f" .sh; done; }
 
 @test "a mode step refuses a missing mode" {
     export KC_HOST=h1
-    bats_run bash -c "$(assemble node-remove)" kc-node-remove
+    bats_run bash -c "$(assemble node-registration)" kc-node-registration
     [ "$status" -eq 1 ]
-    [[ $output == *"node-remove needs a mode argument, create or delete"* ]]
+    [[ $output == *"node-registration needs a mode argument, create or delete"* ]]
 }

@@ -2,7 +2,7 @@
 # shellcheck disable=SC2030,SC2031,SC2154 # each test exports its own parameters; stderr is set by bats' run --separate-stderr
 # A further control plane joins (control-plane-join): once, a half-done join reset first (kube-vip's
 # manifest kept), the token and the certificate key never shown, delete resets it. Then the first
-# control plane waits until the node is registered and Ready (node-remove create).
+# control plane waits until the node is registered and Ready (node-registration create).
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -143,25 +143,25 @@ E
     [[ $stderr != *"etcd member"* ]]
 }
 
-# --- node-remove create: registered, then Ready -----------------------------------------------
+# --- node-registration create: registered, then Ready -----------------------------------------------
 
-@test "node-remove create: waits for the registration, then for Ready within KC_READY_TIMEOUT" {
+@test "node-registration create: waits for the registration, then for Ready within KC_READY_TIMEOUT" {
     new_host
     cluster_at 1.35.9 cp1
     echo "True v1.35.9" >"$S/nodes/cp2"
     export KC_NODE=cp2 KC_DRAIN_TIMEOUT=5m KC_READY_TIMEOUT=10m
-    step node-remove create
+    step node-registration create
     [ "$status" -eq 0 ]
     [[ $stderr == *"[testhost] node cp2 is registered"*"[testhost] node cp2 is Ready"* ]]
     [ -z "$(changing_calls)" ]
 }
 
-@test "node-remove create: a node that stays NotReady is an error that names the CNI and the kubelet" {
+@test "node-registration create: a node that stays NotReady is an error that names the CNI and the kubelet" {
     new_host
     cluster_at 1.35.9 cp1
     echo "False v1.35.9" >"$S/nodes/cp2"
     export KC_NODE=cp2 KC_DRAIN_TIMEOUT=5m KC_READY_TIMEOUT=1m
-    step node-remove create
+    step node-registration create
     [ "$status" -eq 1 ]
     [[ $stderr == *"[testhost] waiting up to 1m for node cp2 to be Ready"* ]]
     [[ $stderr == *"[testhost] cp2   False   v1.35.9"* ]]
@@ -170,16 +170,16 @@ E
     [ "$(grep -c 'get node cp2 -o jsonpath' "$CALLS")" = 14 ]
 }
 
-@test "node-remove create: without KC_READY_TIMEOUT only the registration counts; a malformed one is refused" {
+@test "node-registration create: without KC_READY_TIMEOUT only the registration counts; a malformed one is refused" {
     new_host
     cluster_at 1.35.9 cp1
     echo "False v1.35.9" >"$S/nodes/cp2"
     export KC_NODE=cp2 KC_DRAIN_TIMEOUT=5m
-    step node-remove create
+    step node-registration create
     [ "$status" -eq 0 ]
     [[ $stderr != *"Ready"* ]]
 
-    KC_READY_TIMEOUT=soon step node-remove create
+    KC_READY_TIMEOUT=soon step node-registration create
     [ "$status" -eq 1 ]
     [[ $stderr == *"[testhost] ERROR: parameter KC_READY_TIMEOUT 'soon' is not a duration like 10m: the program that sent this step has a bug"* ]]
 }

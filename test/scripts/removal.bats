@@ -1,19 +1,19 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # each test exports its own parameters; stderr is set by bats' run --separate-stderr
-# Removing a node whose host is gone or broken: node-remove's delete still deletes the Node when
+# Removing a node whose host is gone or broken: node-registration's delete still deletes the Node when
 # the drain cannot finish, and worker-join's delete cleans up a host whose kubeadm is missing.
 
 bats_require_minimum_version 1.5.0
 load helpers
 load standins
 
-@test "node-remove delete: a NotReady node whose drain times out is deleted anyway" {
+@test "node-registration delete: a NotReady node whose drain times out is deleted anyway" {
     new_host
     cluster_at 1.35.9 cp1
     echo "False v1.35.9" >"$S/nodes/w1"
     echo x >"$S/fail/drain"
     export KC_NODE=w1 KC_DRAIN_TIMEOUT=5m
-    step node-remove delete
+    step node-registration delete
     [ "$status" -eq 0 ]
     diff <(changing_calls) - <<'E'
 kubectl --kubeconfig /etc/kubernetes/admin.conf drain w1 --ignore-daemonsets --delete-emptydir-data --force --timeout=5m
@@ -24,17 +24,17 @@ E
     [ ! -e "$S/nodes/w1" ]
 }
 
-@test "node-remove delete: a node already gone, or a cluster whose API server is gone, is fine" {
+@test "node-registration delete: a node already gone, or a cluster whose API server is gone, is fine" {
     new_host
     cluster_at 1.35.9 cp1
     export KC_NODE=w9 KC_DRAIN_TIMEOUT=5m
-    step node-remove delete
+    step node-registration delete
     [ "$status" -eq 0 ]
     [ "$(changing_calls)" = "kubectl --kubeconfig /etc/kubernetes/admin.conf delete node w9 --ignore-not-found" ]
 
     rm "$ROOT/etc/kubernetes/manifests/kube-apiserver.yaml"
     : >"$CALLS"
-    step node-remove delete
+    step node-registration delete
     [ "$status" -eq 0 ]
     [[ $stderr == *"the API server does not answer (the cluster is being destroyed?): nothing to remove for node w9"* ]]
     [ -z "$(changing_calls)" ]

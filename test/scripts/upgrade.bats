@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # each test exports its own parameters; stderr is set by bats' run --separate-stderr
-# The upgrade steps: upgrade-control-plane (first control plane), node-maintenance (drain and
+# The upgrade steps: upgrade-control-plane (first control plane), node-drain (drain and
 # uncordon a worker from the control plane) and upgrade-node (on the worker). What each calls, in
 # which order; what they skip; how a run cut short resumes.
 
@@ -287,78 +287,78 @@ E
     [ "$status" -eq 0 ]
 }
 
-# --- node-maintenance -------------------------------------------------------------------------
+# --- node-drain -------------------------------------------------------------------------
 
-@test "node-maintenance: nothing to do without a cluster" {
+@test "node-drain: nothing to do without a cluster" {
     export KC_NODE=w1
     for a in drain uncordon; do
         export KC_ACTION=$a
-        step node-maintenance
+        step node-drain
         [ "$status" -eq 0 ]
         [[ $stderr == *"[testhost] no cluster yet: nothing to $a"* ]]
     done
     [ ! -s "$CALLS" ]
 }
 
-@test "node-maintenance drain: drains a node below the target, skips one at it and one not registered" {
+@test "node-drain drain: drains a node below the target, skips one at it and one not registered" {
     cluster_at 1.35.9 cp1
     echo "True v1.34.2" >"$S/nodes/w1"
     echo "True v1.35.9" >"$S/nodes/w2"
     export KC_ACTION=drain KC_NODE=w1
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 0 ]
     [ "$(changing_calls)" = "kubectl --kubeconfig /etc/kubernetes/admin.conf drain w1 --ignore-daemonsets --delete-emptydir-data --force --timeout=5m" ]
     [ "$(cat "$S/nodes/w1")" = "True v1.34.2 true" ]
 
     : >"$CALLS"
     export KC_NODE=w2
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 0 ]
     [[ $stderr == *"[testhost] node w2 is already at 1.35.9, not drained"* ]]
     [ -z "$(changing_calls)" ]
 
     export KC_NODE=w9
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 0 ]
     [[ $stderr == *"[testhost] node w9 is not registered: nothing to drain"* ]]
     [ -z "$(changing_calls)" ]
 }
 
-@test "node-maintenance drain: a drain that fails stops the upgrade and says what to look at" {
+@test "node-drain drain: a drain that fails stops the upgrade and says what to look at" {
     cluster_at 1.35.9 cp1
     echo "True v1.34.2" >"$S/nodes/w1"
     echo x >"$S/fail/drain"
     export KC_ACTION=drain KC_NODE=w1
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 1 ]
     [[ $stderr == *"[testhost] ERROR: draining node w1 failed within 5m (see above); it stays cordoned and is not upgraded. See what holds it with 'kubectl get pods -A -o wide --field-selector spec.nodeName=w1'"* ]]
 }
 
-@test "node-maintenance uncordon: uncordons and waits for Ready at the target; idempotent" {
+@test "node-drain uncordon: uncordons and waits for Ready at the target; idempotent" {
     cluster_at 1.35.9 cp1
     echo "True v1.35.9 true" >"$S/nodes/w1"
     export KC_ACTION=uncordon KC_NODE=w1
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 0 ]
     [ "$(changing_calls)" = "kubectl --kubeconfig /etc/kubernetes/admin.conf uncordon w1" ]
     [ "$(cat "$S/nodes/w1")" = "True v1.35.9 " ]
     [[ $stderr == *"[testhost] node w1 is Ready with kubelet v1.35.9 and schedulable"* ]]
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 0 ]
 }
 
-@test "node-maintenance uncordon: a node that does not come back is an error with its state" {
+@test "node-drain uncordon: a node that does not come back is an error with its state" {
     cluster_at 1.35.9 cp1
     echo "False v1.35.9 true" >"$S/nodes/w1"
     export KC_ACTION=uncordon KC_NODE=w1 KC_READY_TIMEOUT=10s
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 1 ]
     [[ $stderr == *"[testhost] w1   False   v1.35.9"* ]]
     [[ $stderr == *"[testhost] ERROR: node w1 did not become Ready with kubelet v1.35.9 within 10s: check 'journalctl -u kubelet' on w1; the next 'pulumi up' resumes the upgrade from here"* ]]
 
     # Ready, but its kubelet was not upgraded.
     echo "True v1.34.2" >"$S/nodes/w1"
-    step node-maintenance
+    step node-drain
     [ "$status" -eq 1 ]
     [[ $stderr == *"did not become Ready with kubelet v1.35.9 within 10s"* ]]
 }

@@ -649,6 +649,8 @@ PidFile /run/sshd.pid
 MaxStartups 100:30:200
 MaxSessions 100
 PrintMotd no
+# The program ships the step files over SFTP (CopyToRemote), as to a real host.
+Subsystem sftp internal-sftp
 LogLevel INFO
 EOF
     install -m 600 "$key" "$d/root/.ssh/authorized_keys"

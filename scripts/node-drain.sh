@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kc-modules: kube
-# Step node-maintenance, on the first control plane, for one node being upgraded:
+# Step node-drain, on the first control plane, for one node being upgraded:
 #   KC_ACTION=drain:    cordons and drains the node, unless its kubelet reports KC_KUBE_VERSION
 #                       already (an interrupted upgrade that got that far).
 #   KC_ACTION=uncordon: makes the node schedulable and waits (up to KC_READY_TIMEOUT) until it is

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kc-modules: kube
-# Step node-remove, on the first control plane, for one node:
+# Step node-registration, on the first control plane, for one node:
 #   create: waits (up to 5 minutes) until the node has registered with the API server, then, with
 #           KC_READY_TIMEOUT, until it is Ready (up to that long).
 #   delete: drains the node and deletes its Node object; nothing to do when the API is gone.

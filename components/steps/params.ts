@@ -1,6 +1,6 @@
-// The parameters of every remote step, built from the spec. The program and the host tests
-// both use these, so the tests run the scripts exactly as `pulumi up` does.
-import { ClusterSpec, HostSpec, criSocket, pauseImage } from "./config/spec";
+// The parameters of every remote step, built from the spec; registry.ts says which step uses which.
+// The program and the host tests both use these, so the tests run the scripts exactly as `pulumi up` does.
+import { ClusterSpec, HostSpec, criSocket, pauseImage } from "../config/spec";
 import {
     DEFAULT_CRI_DOCKERD_RPM_URL,
     DEFAULT_CRI_DOCKERD_VERSION,
@@ -19,12 +19,9 @@ import {
     renderJoinConfig,
     renderKubernetesRepo,
     renderSysctl,
-} from "./render";
+} from "../render";
 
 export type Params = Record<string, string>;
-
-/** Parameters that carry secrets; the remote step refuses any other name as a secret, so the plan and logs can mask by name. */
-export const SECRET_PARAMS = ["KC_TOKEN", "KC_JOIN_CONFIG_B64", "KC_CERTIFICATE_KEY", "KC_KEEPALIVED_CONF_B64"] as const;
 
 /**
  * Does init upload the control-plane certificates (encrypted with the certificate key) so more
@@ -85,31 +82,25 @@ export function prepTimesyncParams(spec: ClusterSpec): Params {
     };
 }
 
-/** The runtime step's script name and parameters for the configured container runtime. */
-export function runtimeStep(spec: ClusterSpec): { step: string; params: Params } {
+/** The runtime step's parameters for the configured container runtime (runtime-containerd or runtime-docker). */
+export function runtimeParams(spec: ClusterSpec): Params {
     if (spec.containerRuntime === "containerd") {
         const sandboxImage = pauseImage(spec);
         return {
-            step: "runtime-containerd",
-            params: {
-                KC_DOCKER_REPO_URL: spec.packageRepos.docker,
-                KC_CONTAINERD_CONFIG_V1_B64: b64(renderContainerdConfig(1, { sandboxImage })),
-                KC_CONTAINERD_CONFIG_V2_B64: b64(renderContainerdConfig(2, { sandboxImage })),
-                KC_REGISTRY_MIRRORS: spec.registryMirrors.join(" "),
-                KC_CRI_SOCKET: criSocket(spec.containerRuntime),
-            },
+            KC_DOCKER_REPO_URL: spec.packageRepos.docker,
+            KC_CONTAINERD_CONFIG_V1_B64: b64(renderContainerdConfig(1, { sandboxImage })),
+            KC_CONTAINERD_CONFIG_V2_B64: b64(renderContainerdConfig(2, { sandboxImage })),
+            KC_REGISTRY_MIRRORS: spec.registryMirrors.join(" "),
+            KC_CRI_SOCKET: criSocket(spec.containerRuntime),
         };
     }
     return {
-        step: "runtime-docker",
-        params: {
-            KC_DOCKER_REPO_URL: spec.packageRepos.docker,
-            KC_DOCKER_DAEMON_JSON_B64: b64(renderDockerDaemonJson(spec)),
-            KC_CRI_DOCKERD_VERSION: DEFAULT_CRI_DOCKERD_VERSION,
-            KC_CRI_DOCKERD_URL: DEFAULT_CRI_DOCKERD_RPM_URL,
-            KC_PAUSE_IMAGE: pauseImage(spec),
-            KC_CRI_SOCKET: criSocket(spec.containerRuntime),
-        },
+        KC_DOCKER_REPO_URL: spec.packageRepos.docker,
+        KC_DOCKER_DAEMON_JSON_B64: b64(renderDockerDaemonJson(spec)),
+        KC_CRI_DOCKERD_VERSION: DEFAULT_CRI_DOCKERD_VERSION,
+        KC_CRI_DOCKERD_URL: DEFAULT_CRI_DOCKERD_RPM_URL,
+        KC_PAUSE_IMAGE: pauseImage(spec),
+        KC_CRI_SOCKET: criSocket(spec.containerRuntime),
     };
 }
 
@@ -179,12 +170,12 @@ export function workerJoinSecretParams(spec: ClusterSpec, worker: HostSpec, toke
     };
 }
 
-export function workerJoinParams(spec: ClusterSpec): Params {
+export function joinParams(spec: ClusterSpec): Params {
     return { KC_CRI_SOCKET: criSocket(spec.containerRuntime) };
 }
 
 /** The Node's registration on the control plane: waits until it is registered and Ready; drains and deletes it on delete. */
-export function nodeRemoveParams(node: HostSpec): Params {
+export function nodeRegistrationParams(node: HostSpec): Params {
     return { KC_NODE: node.name, KC_DRAIN_TIMEOUT: DRAIN_TIMEOUT, KC_READY_TIMEOUT: READY_TIMEOUT };
 }
 
@@ -215,7 +206,7 @@ export function upgradeNodeParams(spec: ClusterSpec): Params {
     return { KC_KUBE_VERSION: spec.kubernetesVersion.full, KC_KUBE_REPO_B64: b64(renderKubernetesRepo(spec)) };
 }
 
-export function nodeMaintenanceParams(spec: ClusterSpec, node: HostSpec, action: "drain" | "uncordon"): Params {
+export function nodeDrainParams(spec: ClusterSpec, node: HostSpec, action: "drain" | "uncordon"): Params {
     return {
         KC_ACTION: action,
         KC_NODE: node.name,
